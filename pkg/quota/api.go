@@ -13,17 +13,22 @@ type Mode string
 
 // Modes.
 const (
+	// ModeDeny (the default) denies what the in-tree plugin is predicted to deny.
 	ModeDeny Mode = "deny"
+	// ModeWarn never denies: every predicted denial becomes a warning.
 	ModeWarn Mode = "warn"
-	ModeOff  Mode = "off"
+	// ModeOff turns the quota check off entirely.
+	ModeOff Mode = "off"
 )
 
 // Options configure the headroom check (the `quota:` block of the config).
 type Options struct {
 	Mode Mode `json:"mode,omitempty"`
-	// WarnThreshold is the percentage of hard past which admitting warns.
+	// WarnThreshold is the percentage of hard past which admitting warns
+	// (0 means 90).
 	WarnThreshold int `json:"warnThreshold,omitempty"`
-	// LedgerTTL bounds how long an admitted, not yet counted Pod is remembered.
+	// LedgerTTL bounds how long an admitted, not yet counted Pod is
+	// remembered (0 means 30s).
 	LedgerTTL time.Duration `json:"-"`
 }
 
@@ -32,22 +37,43 @@ type Input struct {
 	Operation string // CREATE or UPDATE
 	Pod       *corev1.Pod
 	OldPod    *corev1.Pod // UPDATE only
-	Quotas    []corev1.ResourceQuota
-	DryRun    bool
-	Options   Options
+	// Quotas are the ResourceQuotas of the Pod's namespace, with status.
+	Quotas  []corev1.ResourceQuota
+	DryRun  bool
+	Options Options
+	// Now is used only to tell whether a deleting Pod's grace ran out; the
+	// zero time skips that test. Ledger.Check fills it from its clock.
+	Now time.Time
 }
 
-// Check predicts whether the in-tree ResourceQuota plugin admits the Pod.
+// Check predicts whether the in-tree ResourceQuota plugin admits the Pod
+// and explains the answer: under ModeDeny a predicted denial is a reason
+// (quota.exceeded, quota.must-specify, quota.status-unknown); under
+// ModeWarn it is a warning that starts with the same code; under ModeOff
+// nothing is checked. Resources that end at or past the warn threshold of
+// a quota add a "quota.near-limit: " warning, unless the Pod is denied.
 func Check(in Input) verdict.Verdict {
-	return verdict.Verdict{} // TODO(quota helper): implement
+	if in.Options.Mode == ModeOff {
+		return verdict.Verdict{}
+	}
+	return render(predict(in, nil), in.Options.Mode)
 }
 
-// Ledger remembers what this replica admitted that quota status does not show yet.
-type Ledger struct{}
-
-// NewLedger makes a ledger; clock is injected so tests control time.
-func NewLedger(clock func() time.Time) *Ledger { return &Ledger{} }
-
-// Check is Check plus the charges admitted recently; on an allowed,
-// non-dry-run CREATE it records the Pod's usage. A nil Ledger is plain Check.
-func (l *Ledger) Check(in Input) verdict.Verdict { return Check(in) }
+// render turns a prediction into a verdict under the mode.
+func render(p prediction, mode Mode) verdict.Verdict {
+	var v verdict.Verdict
+	for _, pr := range p.problems {
+		if mode == ModeWarn {
+			v.Warn(pr.code + ": " + pr.message)
+			continue
+		}
+		v.Deny(pr.code, pr.path, pr.message)
+	}
+	if !v.Allowed() {
+		return v // the Pod is not admitted: "after this Pod" would be false
+	}
+	for _, w := range p.nearLimit {
+		v.Warn(w)
+	}
+	return v
+}
