@@ -2,8 +2,6 @@ package defaults
 
 import (
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
 
 // AnnotationDefaulted names the containers and resources Tollgate set.
@@ -29,17 +27,4 @@ type Result struct {
 	Changed bool
 	// Warnings are shown to the user as admission warnings.
 	Warnings []string
-}
-
-// Apply fills missing requests and limits in pod (in place) and records what
-// it set in the AnnotationDefaulted annotation. Applying it to its own output
-// changes nothing.
-func Apply(pod *corev1.Pod, in Inputs) Result {
-	return Result{} // TODO(defaults helper): implement
-}
-
-// Validate checks min, max and maxLimitRequestRatio of every Container and
-// Pod item of every source and returns one reason per violation.
-func Validate(pod *corev1.Pod, in Inputs) verdict.Verdict {
-	return verdict.Verdict{} // TODO(defaults helper): implement
 }
