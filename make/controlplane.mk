@@ -63,7 +63,7 @@ helm: $(HELM)
 $(HELM):
 	@echo "helm: installing $(HELM_VERSION) -> $(HELM_DIR)"
 	@mkdir -p $(HELM_DIR)
-	@cd $(CONTROLPLANE_MOD) && GOWORK=off GOFLAGS=-mod=mod GOBIN=$(HELM_DIR) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	@GOWORK=off GOFLAGS= GOBIN=$(HELM_DIR) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 ## demo: run Tollgate against a local control plane with examples/; Ctrl-C cleans up
 demo: build controlplane helm
