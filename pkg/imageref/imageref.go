@@ -13,7 +13,6 @@
 package imageref
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -49,14 +48,14 @@ type Ref struct {
 // Tag and TagImplicit false: the runtime pulls by digest only.
 func Parse(ref string) (Ref, error) {
 	if ref == "" {
-		return Ref{}, errors.New("image reference is empty")
+		return Ref{}, &ParseError{Ref: ref, Reason: "reference is empty"}
 	}
 	if strings.TrimSpace(ref) != ref {
-		return Ref{}, fmt.Errorf("image reference %q has leading or trailing spaces", ref)
+		return Ref{}, &ParseError{Ref: ref, Reason: "leading or trailing spaces"}
 	}
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
-		return Ref{}, fmt.Errorf("invalid image reference %q: %s", ref, cleanErr(err))
+		return Ref{}, &ParseError{Ref: ref, Reason: cleanErr(err)}
 	}
 	r := Ref{
 		Original:   ref,
@@ -81,6 +80,16 @@ func Parse(ref string) (Ref, error) {
 		r.Normalized += "@" + r.Digest
 	}
 	return r, nil
+}
+
+// ParseError tells why a reference is invalid.
+type ParseError struct {
+	Ref    string
+	Reason string
+}
+
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("invalid image reference %q: %s", e.Ref, e.Reason)
 }
 
 // Pinned reports whether the reference names a well-formed sha256 digest,

@@ -61,7 +61,7 @@ func TestParseInvalid(t *testing.T) {
 	tests := map[string]struct {
 		ref, wantErr string
 	}{
-		"empty":                     {"", "empty"},
+		"empty":                     {"", "reference is empty"},
 		"uppercase repository":      {"NGINX", "must be lowercase"},
 		"uppercase path":            {"ghcr.io/Acme/app", "must be lowercase"},
 		"digest 63 hex":             {"nginx@sha256:" + hex64[:63], "invalid image reference"},

@@ -1,0 +1,315 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/tollgate-dev/tollgate/pkg/imageref"
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
+)
+
+// CodeError is the reason code of a policy that could not be evaluated
+// under failureMode closed.
+const CodeError = "policy.error"
+
+// result is one element of a policy's deny or warn set.
+type result struct {
+	msg, code, path string
+	deny            bool
+}
+
+// Evaluate runs every policy whose action is not off against in, in policy
+// name order, and folds the results into one verdict:
+//
+//   - deny results of a policy with action deny become reasons with code
+//     "policy.<name>" (or "policy.<name>.<code>" when the result has a code)
+//     and message "[<name>] <msg>";
+//   - warn results, and every result of a policy with action warn, become
+//     admission warnings "[<name>] <msg>";
+//   - results of a policy with action dryrun are only reported to the Observer;
+//   - a namespace matching exemptNamespaces skips the policy;
+//   - a result whose path names a container (spec.containers[i]...,
+//     spec.initContainers[i]..., spec.ephemeralContainers[i]...) whose image
+//     matches exemptImages is dropped.
+//
+// A policy that fails to evaluate (builtin error, cancelled context,
+// malformed result) follows s.FailureMode: closed adds a reason with code
+// policy.error, open adds a warning. Either way the Observer sees
+// OutcomeError. The returned error is reserved for malfunctions of the
+// caller's input (no Pod) and for a Pod that cannot be converted.
+func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Verdict, error) {
+	var v verdict.Verdict
+	if in.Object == nil {
+		return v, errors.New("evaluate policies: input has no object")
+	}
+	var doc *document
+	nsLabels := namespaceLabels(in)
+	for _, p := range e.policies {
+		rule := s.Rules[p.info.Name]
+		action := rule.Action
+		if action == "" {
+			action = p.info.DefaultAction
+		}
+		if action == ActionOff {
+			continue
+		}
+		if exempt, err := namespaceExempt(rule.ExemptNamespaces, nsLabels); err != nil {
+			e.fail(&v, s, p.info.Name, 0, fmt.Errorf("exemptNamespaces: %w", err))
+			continue
+		} else if exempt {
+			e.observe(Observation{Policy: p.info.Name, Outcome: OutcomeExempt})
+			continue
+		}
+		if doc == nil {
+			var err error
+			if doc, err = newDocument(in); err != nil {
+				return verdict.Verdict{}, fmt.Errorf("evaluate policies: %w", err)
+			}
+		}
+		start := e.now()
+		results, err := e.evalPolicy(ctx, p, doc, rule)
+		took := e.since(start)
+		if err != nil {
+			e.fail(&v, s, p.info.Name, took, err)
+			continue
+		}
+		if len(rule.ExemptImages) > 0 {
+			if results, err = dropExemptImages(results, in.Object, rule.ExemptImages); err != nil {
+				e.fail(&v, s, p.info.Name, took, err)
+				continue
+			}
+		}
+		e.apply(&v, p.info.Name, action, results, took)
+	}
+	return v, nil
+}
+
+// evalPolicy runs one prepared query and decodes its results.
+func (e *Engine) evalPolicy(ctx context.Context, p *compiledPolicy, doc *document, rule Rule) ([]result, error) {
+	params := ast.NewTerm(ast.NewObject())
+	if len(rule.Parameters) > 0 {
+		val, err := ast.InterfaceToValue(rule.Parameters)
+		if err != nil {
+			return nil, fmt.Errorf("parameters: %w", err)
+		}
+		params = ast.NewTerm(val)
+	}
+	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(doc.with(params)))
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) == 0 {
+		return nil, nil // deny/warn undefined: a complete rule with no value
+	}
+	var out []result
+	for _, set := range []struct {
+		name string
+		deny bool
+	}{{"deny", true}, {"warn", false}} {
+		raw, ok := rs[0].Bindings[set.name]
+		if !ok {
+			continue
+		}
+		items, ok := raw.([]any)
+		if !ok {
+			return nil, fmt.Errorf("%s must be a set or array of results, got %T", set.name, raw)
+		}
+		for _, item := range items {
+			r, err := decodeResult(item)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", set.name, err)
+			}
+			r.deny = set.deny
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// decodeResult accepts "message" or {"msg": "...", "code"?: "...", "path"?: "..."}.
+func decodeResult(item any) (result, error) {
+	switch x := item.(type) {
+	case string:
+		return result{msg: x}, nil
+	case map[string]any:
+		var r result
+		var ok bool
+		if r.msg, ok = x["msg"].(string); !ok || r.msg == "" {
+			return r, fmt.Errorf("result %v has no string msg", item)
+		}
+		if c, present := x["code"]; present {
+			if r.code, ok = c.(string); !ok || !validCode(r.code) {
+				return r, fmt.Errorf("result code %v must be lowercase letters, digits, '-' and '.'", c)
+			}
+		}
+		if pth, present := x["path"]; present {
+			if r.path, ok = pth.(string); !ok {
+				return r, fmt.Errorf("result path %v must be a string", pth)
+			}
+		}
+		return r, nil
+	}
+	return result{}, fmt.Errorf("result %v must be a string or an object with msg", item)
+}
+
+func validCode(c string) bool {
+	if c == "" || c[0] == '.' || c[len(c)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		if b := c[i]; (b < 'a' || b > 'z') && (b < '0' || b > '9') && b != '-' && b != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// apply adds one policy's results to the verdict according to its action.
+func (e *Engine) apply(v *verdict.Verdict, name, action string, results []result, took time.Duration) {
+	obs := Observation{Policy: name, Duration: took, Outcome: OutcomeAllow}
+	for _, r := range results {
+		msg := "[" + name + "] " + r.msg
+		obs.Messages = append(obs.Messages, msg)
+		switch {
+		case action == ActionDryRun:
+			obs.Outcome = OutcomeDryRun
+		case r.deny && action == ActionDeny:
+			code := "policy." + name
+			if r.code != "" {
+				code += "." + r.code
+			}
+			v.Deny(code, r.path, msg)
+			obs.Outcome = OutcomeDeny
+		default:
+			v.Warn(msg)
+			if obs.Outcome == OutcomeAllow {
+				obs.Outcome = OutcomeWarn
+			}
+		}
+	}
+	e.observe(obs)
+}
+
+// fail applies the failure mode to a policy that could not be evaluated.
+func (e *Engine) fail(v *verdict.Verdict, s Settings, name string, took time.Duration, err error) {
+	if s.FailureMode == FailureOpen {
+		v.Warn(fmt.Sprintf("[%s] policy could not be evaluated and was skipped (failureMode open): %v", name, err))
+	} else {
+		v.Deny(CodeError, "", fmt.Sprintf("[%s] policy could not be evaluated (failureMode closed): %v", name, err))
+	}
+	e.observe(Observation{Policy: name, Duration: took, Outcome: OutcomeError, Messages: []string{err.Error()}, Err: err})
+}
+
+func (e *Engine) observe(o Observation) {
+	if e.Observer != nil {
+		e.Observer(o)
+	}
+}
+
+// now and since measure only when someone observes.
+func (e *Engine) now() time.Time {
+	if e.Observer == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+func (e *Engine) since(t time.Time) time.Duration {
+	if t.IsZero() {
+		return 0
+	}
+	return time.Since(t)
+}
+
+// namespaceLabels are the labels exemptNamespaces selects on. Without a
+// Namespace object, the label the API server sets on every namespace,
+// kubernetes.io/metadata.name, is still known from the request.
+func namespaceLabels(in Input) labels.Set {
+	if in.Namespace != nil {
+		return in.Namespace.Labels
+	}
+	if in.Request.Namespace != "" {
+		return labels.Set{corev1.LabelMetadataName: in.Request.Namespace}
+	}
+	return nil
+}
+
+func namespaceExempt(sel *metav1.LabelSelector, nsLabels labels.Set) (bool, error) {
+	if sel == nil {
+		return false, nil
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return false, err
+	}
+	return !s.Empty() && s.Matches(nsLabels), nil
+}
+
+// dropExemptImages removes results about containers whose image matches
+// one of the patterns.
+func dropExemptImages(results []result, pod *corev1.Pod, patterns []string) ([]result, error) {
+	compiled := make([]imageref.Pattern, 0, len(patterns))
+	for _, p := range patterns {
+		c, err := imageref.CompilePattern(p)
+		if err != nil {
+			return nil, fmt.Errorf("exemptImages: %w", err)
+		}
+		compiled = append(compiled, c)
+	}
+	out := results[:0]
+	for _, r := range results {
+		if img, ok := containerImage(pod, r.path); ok {
+			if ref, err := imageref.Parse(img); err == nil && imageref.MatchAny(ref, compiled) {
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// containerImage returns the image of the container a result path names,
+// e.g. "spec.initContainers[1].image".
+func containerImage(pod *corev1.Pod, path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "spec.")
+	if !ok {
+		return "", false
+	}
+	kind, rest, ok := strings.Cut(rest, "[")
+	if !ok {
+		return "", false
+	}
+	idx, _, ok := strings.Cut(rest, "]")
+	if !ok {
+		return "", false
+	}
+	i, err := strconv.Atoi(idx)
+	if err != nil || i < 0 {
+		return "", false
+	}
+	switch kind {
+	case "containers":
+		if i < len(pod.Spec.Containers) {
+			return pod.Spec.Containers[i].Image, true
+		}
+	case "initContainers":
+		if i < len(pod.Spec.InitContainers) {
+			return pod.Spec.InitContainers[i].Image, true
+		}
+	case "ephemeralContainers":
+		if i < len(pod.Spec.EphemeralContainers) {
+			return pod.Spec.EphemeralContainers[i].Image, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,292 @@
+package policy
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// The input document every policy sees, built once per request and shared
+// by every policy (only input.parameters differs):
+//
+//	input.request    {operation, subResource, namespace, name, dryRun, userInfo}
+//	input.object     the Pod after defaults, in its JSON (API) form
+//	input.oldObject  the Pod before the change (UPDATE only), else absent
+//	input.namespace  the Namespace object, else absent
+//	input.parameters the policy's parameters ({} when none are configured)
+//
+// policies/schemas/input.json describes it.
+
+var (
+	keyRequest    = ast.InternedTerm("request")
+	keyObject     = ast.InternedTerm("object")
+	keyOldObject  = ast.InternedTerm("oldObject")
+	keyNamespace  = ast.InternedTerm("namespace")
+	keyParameters = ast.InternedTerm("parameters")
+)
+
+// document is the per-request part of the input, converted once.
+type document struct {
+	request, object, oldObject, namespace *ast.Term
+}
+
+// newDocument converts in to Rego values: each object is marshalled to JSON
+// once and parsed straight into AST terms, without an intermediate
+// map[string]any.
+func newDocument(in Input) (*document, error) {
+	d := &document{request: requestTerm(in.Request)}
+	var err error
+	if d.object, err = jsonTerm(in.Object); err != nil {
+		return nil, fmt.Errorf("convert object: %w", err)
+	}
+	if in.OldObject != nil {
+		if d.oldObject, err = jsonTerm(in.OldObject); err != nil {
+			return nil, fmt.Errorf("convert oldObject: %w", err)
+		}
+	}
+	if in.Namespace != nil {
+		if d.namespace, err = jsonTerm(in.Namespace); err != nil {
+			return nil, fmt.Errorf("convert namespace: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// with returns the full input for one policy.
+func (d *document) with(params *ast.Term) ast.Value {
+	kvs := make([][2]*ast.Term, 0, 5)
+	kvs = append(kvs, [2]*ast.Term{keyRequest, d.request}, [2]*ast.Term{keyObject, d.object})
+	if d.oldObject != nil {
+		kvs = append(kvs, [2]*ast.Term{keyOldObject, d.oldObject})
+	}
+	if d.namespace != nil {
+		kvs = append(kvs, [2]*ast.Term{keyNamespace, d.namespace})
+	}
+	kvs = append(kvs, [2]*ast.Term{keyParameters, params})
+	return ast.NewObject(kvs...)
+}
+
+func requestTerm(r Request) *ast.Term {
+	groups := make([]*ast.Term, len(r.UserInfo.Groups))
+	for i, g := range r.UserInfo.Groups {
+		groups[i] = ast.StringTerm(g)
+	}
+	extra := ast.NewObject()
+	for k, vs := range r.UserInfo.Extra {
+		arr := make([]*ast.Term, len(vs))
+		for i, v := range vs {
+			arr[i] = ast.StringTerm(v)
+		}
+		extra.Insert(ast.StringTerm(k), ast.ArrayTerm(arr...))
+	}
+	user := ast.ObjectTerm(
+		ast.Item(ast.StringTerm("username"), ast.StringTerm(r.UserInfo.Username)),
+		ast.Item(ast.StringTerm("uid"), ast.StringTerm(r.UserInfo.UID)),
+		ast.Item(ast.StringTerm("groups"), ast.ArrayTerm(groups...)),
+		ast.Item(ast.StringTerm("extra"), ast.NewTerm(extra)),
+	)
+	return ast.ObjectTerm(
+		ast.Item(ast.StringTerm("operation"), ast.StringTerm(r.Operation)),
+		ast.Item(ast.StringTerm("subResource"), ast.StringTerm(r.SubResource)),
+		ast.Item(ast.StringTerm("namespace"), ast.StringTerm(r.Namespace)),
+		ast.Item(ast.StringTerm("name"), ast.StringTerm(r.Name)),
+		ast.Item(ast.StringTerm("dryRun"), ast.BooleanTerm(r.DryRun)),
+		ast.Item(ast.StringTerm("userInfo"), user),
+	)
+}
+
+// jsonTerm marshals v and parses the JSON into a term.
+func jsonTerm(v any) (*ast.Term, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return parseJSON(b)
+}
+
+// parseJSON parses one JSON document into a term. It expects the output of
+// encoding/json (valid UTF-8, no trailing data) and checks as it goes.
+func parseJSON(b []byte) (*ast.Term, error) {
+	p := jsonParser{b: b}
+	t, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	p.space()
+	if p.i != len(p.b) {
+		return nil, p.errorf("trailing data")
+	}
+	return t, nil
+}
+
+type jsonParser struct {
+	b []byte
+	i int
+}
+
+func (p *jsonParser) errorf(format string, args ...any) error {
+	return fmt.Errorf("parse JSON at offset %d: %s", p.i, fmt.Sprintf(format, args...))
+}
+
+func (p *jsonParser) space() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) value() (*ast.Term, error) {
+	p.space()
+	if p.i >= len(p.b) {
+		return nil, p.errorf("unexpected end")
+	}
+	switch c := p.b[p.i]; {
+	case c == '{':
+		return p.object()
+	case c == '[':
+		return p.array()
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		return ast.StringTerm(s), nil
+	case c == 't' && p.lit("true"):
+		return ast.InternedTerm(true), nil
+	case c == 'f' && p.lit("false"):
+		return ast.InternedTerm(false), nil
+	case c == 'n' && p.lit("null"):
+		return ast.InternedNullTerm, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := p.i
+		for p.i < len(p.b) && strings.IndexByte("+-.eE0123456789", p.b[p.i]) >= 0 {
+			p.i++
+		}
+		n := json.Number(p.b[start:p.i])
+		if _, err := n.Float64(); err != nil {
+			return nil, p.errorf("bad number %q", string(n))
+		}
+		return ast.NumberTerm(n), nil
+	default:
+		return nil, p.errorf("unexpected %q", c)
+	}
+}
+
+func (p *jsonParser) lit(s string) bool {
+	if len(p.b)-p.i >= len(s) && string(p.b[p.i:p.i+len(s)]) == s {
+		p.i += len(s)
+		return true
+	}
+	return false
+}
+
+func (p *jsonParser) object() (*ast.Term, error) {
+	p.i++ // {
+	obj := ast.NewObject()
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == '}' {
+		p.i++
+		return ast.NewTerm(obj), nil
+	}
+	for {
+		p.space()
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			return nil, p.errorf("want object key")
+		}
+		k, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		p.space()
+		if p.i >= len(p.b) || p.b[p.i] != ':' {
+			return nil, p.errorf("want ':'")
+		}
+		p.i++
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		obj.Insert(ast.StringTerm(k), v)
+		p.space()
+		if p.i >= len(p.b) {
+			return nil, p.errorf("unexpected end in object")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			return ast.NewTerm(obj), nil
+		default:
+			return nil, p.errorf("want ',' or '}'")
+		}
+	}
+}
+
+func (p *jsonParser) array() (*ast.Term, error) {
+	p.i++ // [
+	var elems []*ast.Term
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == ']' {
+		p.i++
+		return ast.ArrayTerm(), nil
+	}
+	for {
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		elems = append(elems, v)
+		p.space()
+		if p.i >= len(p.b) {
+			return nil, p.errorf("unexpected end in array")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			return ast.ArrayTerm(elems...), nil
+		default:
+			return nil, p.errorf("want ',' or ']'")
+		}
+	}
+}
+
+// str parses a JSON string; strings without escapes take the fast path.
+func (p *jsonParser) str() (string, error) {
+	start := p.i
+	p.i++ // opening quote
+	escaped := false
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; c {
+		case '\\':
+			escaped = true
+			p.i += 2
+			continue
+		case '"':
+			p.i++
+			if !escaped {
+				s := string(p.b[start+1 : p.i-1])
+				if !utf8.ValidString(s) {
+					return "", p.errorf("invalid UTF-8 in string")
+				}
+				return s, nil
+			}
+			var s string
+			if err := json.Unmarshal(p.b[start:p.i], &s); err != nil {
+				return "", p.errorf("bad string: %v", err)
+			}
+			return s, nil
+		}
+		p.i++
+	}
+	return "", p.errorf("unterminated string")
+}
