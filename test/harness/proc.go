@@ -189,3 +189,14 @@ func OnSignal(cleanup func()) (stop func()) {
 	}()
 	return func() { signal.Stop(ch); cancel() }
 }
+
+// Running lists the processes started by the harness that are still running.
+func Running() []*Process {
+	procsMu.Lock()
+	defer procsMu.Unlock()
+	out := make([]*Process, 0, len(procs))
+	for _, p := range procs {
+		out = append(out, p)
+	}
+	return out
+}
