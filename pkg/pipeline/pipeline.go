@@ -1,0 +1,154 @@
+// Package pipeline composes the decisions (defaults, quota, policy) for one
+// Pod admission. The webhook handlers, `tollgate eval` and `tollgate test`
+// all go through it, so they cannot disagree.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/tollgate-dev/tollgate/pkg/config"
+	"github.com/tollgate-dev/tollgate/pkg/defaults"
+	"github.com/tollgate-dev/tollgate/pkg/policy"
+	"github.com/tollgate-dev/tollgate/pkg/quota"
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
+)
+
+// Facts are the cluster objects a decision needs. The server reads them from
+// the manager's cache; eval reads them from files.
+type Facts interface {
+	// Namespace returns the namespace, or nil when it does not exist.
+	Namespace(ctx context.Context, name string) (*corev1.Namespace, error)
+	LimitRanges(ctx context.Context, namespace string) ([]corev1.LimitRange, error)
+	Quotas(ctx context.Context, namespace string) ([]corev1.ResourceQuota, error)
+}
+
+// State is what a reload replaces as a whole: the config and the policies
+// compiled against it.
+type State struct {
+	Config   *config.Config
+	Policies *policy.Engine
+}
+
+// Request is what the pipeline needs to know about an admission request.
+type Request = policy.Request
+
+// Pipeline runs the decisions. It is safe for concurrent use.
+type Pipeline struct {
+	facts        Facts
+	ledger       *quota.Ledger
+	ownNamespace string
+	state        atomic.Pointer[State]
+}
+
+// Options configure a Pipeline.
+type Options struct {
+	// OwnNamespace is never acted on, so Tollgate cannot lock itself out.
+	OwnNamespace string
+	// Ledger, when set, remembers admitted Pods that quota status does not show yet.
+	Ledger *quota.Ledger
+}
+
+// New builds a pipeline over facts with an initial state.
+func New(facts Facts, st *State, opts Options) *Pipeline {
+	p := &Pipeline{facts: facts, ledger: opts.Ledger, ownNamespace: opts.OwnNamespace}
+	p.state.Store(st)
+	return p
+}
+
+// Swap replaces config and policies atomically; requests in flight finish
+// with the state they started with.
+func (p *Pipeline) Swap(st *State) { p.state.Store(st) }
+
+// State returns the state in force.
+func (p *Pipeline) State() *State { return p.state.Load() }
+
+// Default fills missing resources in pod (in place) on CREATE and on
+// pods/resize, as the in-tree LimitRanger does.
+func (p *Pipeline) Default(ctx context.Context, req Request, pod *corev1.Pod) (defaults.Result, error) {
+	if !p.defaulted(req) {
+		return defaults.Result{}, nil
+	}
+	in, _, err := p.limitInputs(ctx, req.Namespace)
+	if err != nil {
+		return defaults.Result{}, err
+	}
+	return defaults.Apply(pod, in), nil
+}
+
+// Validate checks the final pod: limits, quota headroom and policies.
+// old is the stored pod on UPDATE and nil otherwise.
+func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.Pod) (verdict.Verdict, error) {
+	if p.skipped(req) {
+		return verdict.Verdict{}, nil
+	}
+	st := p.State()
+	in, ns, err := p.limitInputs(ctx, req.Namespace)
+	if err != nil {
+		return verdict.Verdict{}, err
+	}
+	var parts []verdict.Verdict
+	if p.defaulted(req) && !terminating(old) {
+		parts = append(parts, defaults.Validate(pod, in))
+	}
+	if req.SubResource == "" || req.SubResource == "resize" {
+		quotas, err := p.facts.Quotas(ctx, req.Namespace)
+		if err != nil {
+			return verdict.Verdict{}, fmt.Errorf("read resource quotas of namespace %q: %w", req.Namespace, err)
+		}
+		parts = append(parts, p.ledger.Check(quota.Input{
+			Operation: req.Operation, Pod: pod, OldPod: old, Quotas: quotas,
+			DryRun: req.DryRun, Options: st.Config.QuotaOptions(),
+		}))
+	}
+	pv, err := st.Policies.Evaluate(ctx, policy.Input{Request: req, Object: pod, OldObject: old, Namespace: ns}, st.Config.Policies)
+	if err != nil {
+		return verdict.Verdict{}, fmt.Errorf("evaluate policies: %w", err)
+	}
+	parts = append(parts, pv)
+	return verdict.Merge(parts...), nil
+}
+
+// skipped reports requests Tollgate never acts on: its own namespace,
+// operations other than CREATE and UPDATE, and subresources it does not own.
+func (p *Pipeline) skipped(req Request) bool {
+	if p.ownNamespace != "" && req.Namespace == p.ownNamespace {
+		return true
+	}
+	if req.Operation != "CREATE" && req.Operation != "UPDATE" {
+		return true
+	}
+	switch req.SubResource {
+	case "", "resize", "ephemeralcontainers":
+		return false
+	}
+	return true
+}
+
+// defaulted reports whether LimitRange semantics apply: upstream runs them on
+// CREATE and on pods/resize, never on other updates.
+func (p *Pipeline) defaulted(req Request) bool {
+	if p.skipped(req) {
+		return false
+	}
+	return (req.Operation == "CREATE" && req.SubResource == "") ||
+		(req.Operation == "UPDATE" && req.SubResource == "resize")
+}
+
+func (p *Pipeline) limitInputs(ctx context.Context, namespace string) (defaults.Inputs, *corev1.Namespace, error) {
+	ns, err := p.facts.Namespace(ctx, namespace)
+	if err != nil {
+		return defaults.Inputs{}, nil, fmt.Errorf("read namespace %q: %w", namespace, err)
+	}
+	lrs, err := p.facts.LimitRanges(ctx, namespace)
+	if err != nil {
+		return defaults.Inputs{}, nil, fmt.Errorf("read limit ranges of namespace %q: %w", namespace, err)
+	}
+	return defaults.Inputs{LimitRanges: lrs, Profiles: p.State().Config.ProfilesFor(ns)}, ns, nil
+}
+
+// terminating reports an old object marked for deletion; upstream skips limits then.
+func terminating(old *corev1.Pod) bool { return old != nil && old.DeletionTimestamp != nil }
