@@ -80,7 +80,7 @@ func New(ctx context.Context, sources ...fs.FS) (*Engine, error) {
 	}
 	compiler := NewCompiler()
 	if compiler.Compile(modules); compiler.Failed() {
-		return nil, fmt.Errorf("compile policies: %w", formatErrors(compiler.Errors))
+		return nil, fmt.Errorf("compile policies: %w", FormatErrors(compiler.Errors))
 	}
 	e := &Engine{byName: map[string]*compiledPolicy{}}
 	e.schemaQ, err = rego.New(
@@ -272,7 +272,7 @@ func loadModules(sources []fs.FS) (map[string]*ast.Module, error) {
 			}
 			mod, err := ast.ParseModuleWithOpts(name, string(b), popts)
 			if err != nil {
-				errs = append(errs, formatErrors(err))
+				errs = append(errs, FormatErrors(err))
 				return nil
 			}
 			modules[name] = mod
@@ -293,8 +293,8 @@ func IsPolicyFile(name string) bool {
 	return strings.HasSuffix(name, ".rego") && !strings.HasSuffix(name, "_test.rego")
 }
 
-// formatErrors turns OPA's errors into one "file:line: message" line each.
-func formatErrors(err error) error {
+// FormatErrors turns OPA's errors into one "file:line: message" line each.
+func FormatErrors(err error) error {
 	var astErrs ast.Errors
 	if !errors.As(err, &astErrs) {
 		return err

@@ -1,0 +1,233 @@
+// Package policytest implements `tollgate test`: it runs the Rego unit tests
+// (*_test.rego) and the AdmissionReview fixture suites found under the given
+// directories, through the same engine and pipeline as the webhook.
+//
+// A fixture case is any directory holding request.yaml (an AdmissionReview
+// v1) and want.yaml (allowed, reasons, warnings), with optional config.yaml
+// (a tollgate.dev/v1alpha1 Config) and cluster.yaml (Namespaces,
+// LimitRanges, ResourceQuotas). The policies a directory's cases run
+// against are the directory's own policy files when it has any, otherwise
+// the policies shipped in the binary (Options.Policies overrides both).
+package policytest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/tester"
+
+	"github.com/tollgate-dev/tollgate/pkg/policy"
+	"github.com/tollgate-dev/tollgate/policies"
+)
+
+// Options control a run.
+type Options struct {
+	// Verbose prints every case, not only failures.
+	Verbose bool
+	// Out receives the report; nil means os.Stdout.
+	Out io.Writer
+	// Policies, when set, are the policies fixture cases run against,
+	// instead of the directory's own or the shipped ones.
+	Policies []fs.FS
+	// Timeout bounds each Rego test; zero means 10s.
+	Timeout time.Duration
+}
+
+// counts tallies one directory's cases.
+type counts struct{ passed, failed int }
+
+// Run tests every directory and prints a go-test-like report: a line per
+// failing case (every case with Verbose) with got and want, then "ok" or
+// "FAIL" per directory with counts. failed is true when any case failed;
+// err reports a directory that could not be tested at all (unreadable,
+// policies that do not compile), which also counts as a failure.
+func Run(ctx context.Context, dirs []string, opts Options) (failed bool, err error) {
+	if opts.Out == nil {
+		opts.Out = os.Stdout
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if len(dirs) == 0 {
+		dirs = []string{"."}
+	}
+	var errs []error
+	for _, dir := range dirs {
+		start := time.Now()
+		c, derr := runDir(ctx, dir, opts)
+		took := time.Since(start).Round(time.Millisecond)
+		switch {
+		case derr != nil:
+			fmt.Fprintf(opts.Out, "FAIL\t%s\t%v\n", dir, derr)
+			errs = append(errs, fmt.Errorf("%s: %w", dir, derr))
+			failed = true
+		case c.failed > 0:
+			fmt.Fprintf(opts.Out, "FAIL\t%s\t%s\t%d passed, %d failed\n", dir, took, c.passed, c.failed)
+			failed = true
+		case c.passed == 0:
+			fmt.Fprintf(opts.Out, "?\t%s\t[no Rego tests or fixture cases]\n", dir)
+		default:
+			fmt.Fprintf(opts.Out, "ok\t%s\t%s\t%d passed\n", dir, took, c.passed)
+		}
+	}
+	return failed, errors.Join(errs...)
+}
+
+func runDir(ctx context.Context, dir string, opts Options) (counts, error) {
+	if st, err := os.Stat(dir); err != nil {
+		return counts{}, err
+	} else if !st.IsDir() {
+		return counts{}, fmt.Errorf("not a directory")
+	}
+	var c counts
+	modules, hasPolicies, err := loadRego(dir)
+	if err != nil {
+		return c, err
+	}
+	if err := runRegoTests(ctx, modules, opts, &c); err != nil {
+		return c, err
+	}
+	cases, err := findCases(dir)
+	if err != nil {
+		return c, err
+	}
+	if len(cases) == 0 {
+		return c, nil
+	}
+	sources := opts.Policies
+	if sources == nil {
+		if hasPolicies {
+			sources = []fs.FS{os.DirFS(dir)}
+		} else {
+			sources = []fs.FS{policies.FS}
+		}
+	}
+	engine, err := policy.New(ctx, sources...)
+	if err != nil {
+		return c, err
+	}
+	for _, cs := range cases {
+		name := filepath.ToSlash(cs)
+		start := time.Now()
+		report, err := runCase(ctx, cs, engine)
+		took := time.Since(start)
+		switch {
+		case err != nil:
+			c.failed++
+			fmt.Fprintf(opts.Out, "--- FAIL: %s (%s)\n    %s\n", name, fmtDur(took), indent(err.Error()))
+		case report != "":
+			c.failed++
+			fmt.Fprintf(opts.Out, "--- FAIL: %s (%s)\n%s", name, fmtDur(took), report)
+		default:
+			c.passed++
+			if opts.Verbose {
+				fmt.Fprintf(opts.Out, "--- PASS: %s (%s)\n", name, fmtDur(took))
+			}
+		}
+	}
+	return c, nil
+}
+
+// loadRego parses every .rego file under dir (tests included) and tells
+// whether any of them is a policy file.
+func loadRego(dir string) (map[string]*ast.Module, bool, error) {
+	modules := map[string]*ast.Module{}
+	hasPolicies := false
+	popts := ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true, Capabilities: policy.Capabilities()}
+	var errs []error
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".rego") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		mod, err := ast.ParseModuleWithOpts(p, string(b), popts)
+		if err != nil {
+			errs = append(errs, policy.FormatErrors(err))
+			return nil
+		}
+		modules[p] = mod
+		hasPolicies = hasPolicies || policy.IsPolicyFile(p)
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return modules, hasPolicies, errors.Join(errs...)
+}
+
+// runRegoTests runs the test_ rules with Tollgate's builtins and capabilities.
+func runRegoTests(ctx context.Context, modules map[string]*ast.Module, opts Options, c *counts) error {
+	hasTests := false
+	for name := range modules {
+		if strings.HasSuffix(name, "_test.rego") {
+			hasTests = true
+		}
+	}
+	if !hasTests {
+		return nil
+	}
+	ch, err := tester.NewRunner().
+		SetCompiler(policy.NewCompiler()).
+		AddCustomBuiltins(policy.TesterBuiltins()).
+		RaiseBuiltinErrors(true).
+		SetTimeout(opts.Timeout).
+		CapturePrintOutput(true).
+		Run(ctx, modules)
+	if err != nil {
+		return fmt.Errorf("compile Rego: %w", policy.FormatErrors(err))
+	}
+	var results []*tester.Result
+	for r := range ch {
+		results = append(results, r)
+	}
+	sort.Slice(results, func(i, j int) bool {
+		if results[i].Location.File != results[j].Location.File {
+			return results[i].Location.File < results[j].Location.File
+		}
+		return results[i].Location.Row < results[j].Location.Row
+	})
+	for _, r := range results {
+		name := fmt.Sprintf("%s.%s", strings.TrimPrefix(r.Package, "data."), r.Name)
+		switch {
+		case r.Skip:
+			if opts.Verbose {
+				fmt.Fprintf(opts.Out, "--- SKIP: %s\n", name)
+			}
+		case r.Pass():
+			c.passed++
+			if opts.Verbose {
+				fmt.Fprintf(opts.Out, "--- PASS: %s (%s)\n", name, fmtDur(r.Duration))
+			}
+		default:
+			c.failed++
+			why := "test rule is false or undefined"
+			if r.Error != nil {
+				why = r.Error.Error()
+			}
+			fmt.Fprintf(opts.Out, "--- FAIL: %s (%s)\n    %s:%d: %s\n", name, fmtDur(r.Duration), r.Location.File, r.Location.Row, indent(why))
+			if len(r.Output) > 0 {
+				fmt.Fprintf(opts.Out, "    output:\n    %s\n", indent(strings.TrimSpace(string(r.Output))))
+			}
+		}
+	}
+	return nil
+}
+
+func fmtDur(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
