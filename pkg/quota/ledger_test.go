@@ -1,0 +1,175 @@
+package quota
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
+)
+
+// fakeClock is a settable clock safe for concurrent reads.
+type fakeClock struct{ ns atomic.Int64 }
+
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	c.ns.Store(time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+
+func (c *fakeClock) now() time.Time       { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *fakeClock) step(d time.Duration) { c.ns.Add(int64(d)) }
+func cpuPod(cpu string) *corev1.Pod       { return pod(withContainer("c", req("cpu", cpu))) }
+func create(p *corev1.Pod, qs ...corev1.ResourceQuota) Input {
+	return Input{Operation: "CREATE", Pod: p, Quotas: qs}
+}
+
+// TestLedgerSequence walks one quota through a burst, a status catch-up
+// and an expiry.
+func TestLedgerSequence(t *testing.T) {
+	clock := newFakeClock()
+	l := NewLedger(clock.now)
+	stale := rq("compute", hard("requests.cpu", "4"), used("requests.cpu", "1"))
+	type step struct {
+		name    string
+		advance time.Duration
+		in      Input
+		want    verdict.Verdict
+	}
+	steps := []step{
+		{name: "first fits", in: create(cpuPod("1"), stale)},
+		{name: "second fits with the first pending", in: create(cpuPod("1"), stale),
+			want: verdict.Verdict{Warnings: []string{`quota.near-limit: quota "compute": requests.cpu will be 3 of 4 (75%) after this Pod`}}},
+		{name: "dry run is checked, not recorded", in: Input{Operation: "CREATE", DryRun: true, Pod: cpuPod("1"), Quotas: quotas(stale)},
+			want: verdict.Verdict{Warnings: []string{`quota.near-limit: quota "compute": requests.cpu will be 4 of 4 (100%) after this Pod`}}},
+		{name: "third does not fit on stale status plus pending", in: create(cpuPod("1500m"), stale),
+			want: verdict.Verdict{Reasons: []verdict.Reason{deny(CodeExceeded, "",
+				`exceeded quota "compute" in namespace "team-a": requests.cpu: requested 1.5, used 3 of 4 (1 free; used includes 2 admitted moments ago and not yet in quota status)`)}}},
+		{name: "denied pod was not recorded", in: create(cpuPod("1"), stale),
+			want: verdict.Verdict{Warnings: []string{`quota.near-limit: quota "compute": requests.cpu will be 4 of 4 (100%) after this Pod`}}},
+		{name: "status caught up: pending dropped", in: create(cpuPod("1"), rq("compute", hard("requests.cpu", "4"), used("requests.cpu", "2"))),
+			want: verdict.Verdict{Warnings: []string{`quota.near-limit: quota "compute": requests.cpu will be 3 of 4 (75%) after this Pod`}}},
+		{name: "expired after the TTL", advance: 31 * time.Second, in: create(cpuPod("2"), rq("compute", hard("requests.cpu", "4"), used("requests.cpu", "2"))),
+			want: verdict.Verdict{Warnings: []string{`quota.near-limit: quota "compute": requests.cpu will be 4 of 4 (100%) after this Pod`}}},
+	}
+	for i := range steps {
+		steps[i].in.Options.WarnThreshold = 75
+	}
+	for _, s := range steps {
+		clock.step(s.advance)
+		got := l.Check(s.in)
+		if diff := cmp.Diff(s.want, got); diff != "" {
+			t.Fatalf("step %q (-want +got):\n%s", s.name, diff)
+		}
+	}
+}
+
+// TestLedgerRecordsOnlyAdmittedCreates: updates, dry runs, warn-mode
+// overruns and mode off leave nothing pending.
+func TestLedgerRecordsOnlyAdmittedCreates(t *testing.T) {
+	q := rq("compute", hard("requests.cpu", "4"), used("requests.cpu", "3"))
+	tests := map[string]Input{
+		"dry run":           {Operation: "CREATE", DryRun: true, Pod: cpuPod("1"), Quotas: quotas(q)},
+		"update":            {Operation: "UPDATE", Pod: cpuPod("2"), OldPod: cpuPod("1"), Quotas: quotas(q)},
+		"warn-mode overrun": {Operation: "CREATE", Pod: cpuPod("2"), Quotas: quotas(q), Options: Options{Mode: ModeWarn}},
+		"mode off":          {Operation: "CREATE", Pod: cpuPod("1"), Quotas: quotas(q), Options: Options{Mode: ModeOff}},
+		"other failing quota": {Operation: "CREATE", Pod: cpuPod("1"),
+			Quotas: quotas(q, rq("pods", hard("pods", "1"), used("pods", "1")))},
+	}
+	for name, in := range tests {
+		t.Run(name, func(t *testing.T) {
+			l := NewLedger(newFakeClock().now)
+			l.Check(in)
+			if p := l.Pending("team-a"); len(p) != 0 {
+				t.Errorf("pending = %v, want none", p)
+			}
+		})
+	}
+}
+
+// TestNilLedger behaves like Check.
+func TestNilLedger(t *testing.T) {
+	var l *Ledger
+	in := create(cpuPod("2"), rq("q", hard("requests.cpu", "1"), used("requests.cpu", "0")))
+	if diff := cmp.Diff(Check(in), l.Check(in)); diff != "" {
+		t.Errorf("nil ledger differs from Check (-want +got):\n%s", diff)
+	}
+	if l.Pending("team-a") != nil {
+		t.Error("nil ledger has pending charges")
+	}
+}
+
+// TestLedgerConcurrent: N goroutines admit against one quota whose status
+// never changes; exactly those that fit pass.
+func TestLedgerConcurrent(t *testing.T) {
+	tests := map[string]struct {
+		goroutines int
+		podCPU     string
+		hardCPU    string
+		usedCPU    string
+		want       int
+	}{
+		"ten of fifty":         {50, "1", "10", "0", 10},
+		"none when full":       {20, "100m", "2", "2", 0},
+		"all fit":              {16, "250m", "8", "4", 16},
+		"odd sizes":            {40, "300m", "10", "1", 30},
+		"one slot, many tries": {64, "1", "5", "4", 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			l := NewLedger(newFakeClock().now)
+			q := rq("compute", hard("requests.cpu", tc.hardCPU, "pods", "1000"), used("requests.cpu", tc.usedCPU, "pods", "0"))
+			other := rq("compute", inNamespace("team-b"), hard("requests.cpu", "1"), used("requests.cpu", "0"))
+			var allowed atomic.Int64
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := 0; i < tc.goroutines; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					<-start
+					p := cpuPod(tc.podCPU)
+					p.Name = fmt.Sprintf("web-%d", i)
+					if l.Check(create(p, q)).Allowed() {
+						allowed.Add(1)
+					}
+					// another namespace, in parallel, must not interfere
+					o := cpuPod("100m")
+					o.Namespace = "team-b"
+					l.Check(create(o, other))
+				}(i)
+			}
+			close(start)
+			wg.Wait()
+			if got := int(allowed.Load()); got != tc.want {
+				t.Errorf("allowed %d of %d, want %d", got, tc.goroutines, tc.want)
+			}
+		})
+	}
+}
+
+// TestLedgerSweep forgets namespaces once their charges expire.
+func TestLedgerSweep(t *testing.T) {
+	clock := newFakeClock()
+	l := NewLedger(clock.now)
+	q := rq("compute", hard("requests.cpu", "4"), used("requests.cpu", "0"))
+	l.Check(create(cpuPod("1"), q))
+	clock.step(time.Minute)
+	other := cpuPod("1")
+	other.Namespace = "team-b"
+	l.Check(create(other, rq("compute", inNamespace("team-b"), hard("requests.cpu", "4"), used("requests.cpu", "0"))))
+	l.mu.Lock()
+	_, stillThere := l.namespaces["team-a"]
+	l.mu.Unlock()
+	if stillThere {
+		t.Error("expired namespace was not swept")
+	}
+	if got := l.Pending("team-b"); len(got) != 1 {
+		t.Errorf("team-b pending = %v, want one quota", got)
+	}
+}
