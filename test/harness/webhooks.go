@@ -131,3 +131,16 @@ func WriteFile(dir, name, data string) (string, error) {
 	}
 	return p, writeAtomic(p, []byte(data), 0o644)
 }
+
+// RegisterWebhooksQuiet renders and applies the webhook configurations
+// without waiting for calls (used while Tollgate is down on purpose).
+func RegisterWebhooksQuiet(ctx context.Context, s *APIServer, tg *Tollgate, release string, extraSets ...string) error {
+	manifest, err := RenderWebhooks(ctx, tg, release, extraSets...)
+	if err != nil {
+		return err
+	}
+	if r := Kubectl(ctx, s.Kubeconfig, manifest, "apply", "-f", "-"); r.Err != nil {
+		return fmt.Errorf("apply webhooks: %w", r.Err)
+	}
+	return nil
+}

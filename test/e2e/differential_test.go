@@ -1,0 +1,194 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tollgate-dev/tollgate/test/harness"
+)
+
+const (
+	diffLimitRanges = 60
+	diffPodsPerLR   = 4 // 240 LimitRange x Pod cases
+	diffSeed        = 20261122
+)
+
+// result is what one server did with one Pod.
+type result struct {
+	allowed bool
+	code    int32
+	message string
+	pod     *corev1.Pod
+}
+
+// TestDifferentialLimitRanger sends the same generated LimitRanges and Pods
+// to two API servers: "reference" with the in-tree LimitRanger and no
+// webhook, and the suite's server with LimitRanger off and Tollgate's
+// webhooks. Admission outcome and stored resources must agree.
+// Replay a run with E2E_DIFF_SEED=<seed>.
+func TestDifferentialLimitRanger(t *testing.T) {
+	ctx := testCtx(t)
+	seed := uint64(diffSeed)
+	if s := os.Getenv("E2E_DIFF_SEED"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("E2E_DIFF_SEED: %v", err)
+		}
+		seed = v
+	}
+	ref, err := env.cp.AddAPIServer(ctx, harness.APIServerOptions{Name: "reference", LimitRanger: true, NoServiceAccount: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ref.Process().Stop(15 * time.Second) })
+
+	g := newGen(seed)
+	type kase struct {
+		ns   string
+		lr   *corev1.LimitRange
+		pods []*corev1.Pod
+	}
+	cases := make([]kase, diffLimitRanges)
+	for i := range cases {
+		cases[i] = kase{ns: fmt.Sprintf("diff-%03d", i), lr: g.limitRange("generated")}
+		for j := range diffPodsPerLR {
+			cases[i].pods = append(cases[i].pods, g.pod(fmt.Sprintf("p%d", j)))
+		}
+	}
+	begin := time.Now()
+	for _, s := range []kubernetes.Interface{ref.Client, env.api.Client} {
+		for _, c := range cases {
+			if _, err := s.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: c.ns}}, metav1.CreateOptions{}); err != nil {
+				t.Fatalf("namespace %s: %v", c.ns, err)
+			}
+			if _, err := s.CoreV1().LimitRanges(c.ns).Create(ctx, c.lr.DeepCopy(), metav1.CreateOptions{}); err != nil {
+				t.Fatalf("LimitRange in %s is invalid (generator bug): %v\n%s", c.ns, err, toYAML(c.lr))
+			}
+		}
+	}
+	waitTollgateSawLimitRanges(t, ctx)
+	for _, c := range cases {
+		waitServiceAccount(t, env.api.Client, c.ns)
+	}
+
+	var diffs, allowed, n int
+	for _, c := range cases {
+		for _, p := range c.pods {
+			n++
+			want := create(ctx, ref.Client, c.ns, p)
+			got := create(ctx, env.api.Client, c.ns, p)
+			if want.allowed {
+				allowed++
+			}
+			if d := compare(want, got); d != "" {
+				diffs++
+				if diffs <= 15 {
+					t.Errorf("case %s/%s: %s\nLimitRange:\n%sPod:\n%sin-tree: %s\ntollgate: %s",
+						c.ns, p.Name, d, toYAML(c.lr), toYAML(p), describe(want), describe(got))
+				}
+			}
+		}
+	}
+	t.Logf("seed %d: %d cases (%d admitted, %d denied by both or either), %d differences, in %s",
+		seed, n, allowed, n-allowed, diffs, time.Since(begin).Round(time.Millisecond))
+	if diffs > 15 {
+		t.Errorf("%d more differences not shown", diffs-15)
+	}
+}
+
+// waitTollgateSawLimitRanges creates one more LimitRange after all the
+// generated ones and waits until Tollgate applies it: its informer delivers
+// LimitRanges in order, so all earlier ones are then known too.
+func waitTollgateSawLimitRanges(t *testing.T, ctx context.Context) {
+	t.Helper()
+	ns := "diff-sentinel"
+	c := env.api.Client
+	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lr := &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "sentinel"}, Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
+		Type: corev1.LimitTypeContainer, DefaultRequest: rl("cpu", "7m"),
+	}}}}
+	if _, err := c.CoreV1().LimitRanges(ns).Create(ctx, lr, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitServiceAccount(t, c, ns)
+	eventually(t, "Tollgate applies the sentinel LimitRange", func(ctx context.Context) (bool, string) {
+		p, err := dryRun(ctx, c, ns, simplePod("probe", pause))
+		if err != nil {
+			return false, err.Error()
+		}
+		got := p.Spec.Containers[0].Resources.Requests
+		return sameResources(got, rl("cpu", "7m")), fmtRL(got)
+	})
+}
+
+func create(ctx context.Context, c kubernetes.Interface, ns string, p *corev1.Pod) result {
+	stored, err := c.CoreV1().Pods(ns).Create(ctx, p.DeepCopy(), metav1.CreateOptions{})
+	if err != nil {
+		var code int32
+		if s, ok := err.(apierrors.APIStatus); ok {
+			code = s.Status().Code
+		}
+		return result{code: code, message: err.Error()}
+	}
+	return result{allowed: true, code: 201, pod: stored}
+}
+
+// compare returns "" when both servers did the same, else what differs.
+func compare(want, got result) string {
+	if want.allowed != got.allowed {
+		return fmt.Sprintf("in-tree allowed=%v, tollgate allowed=%v", want.allowed, got.allowed)
+	}
+	if !want.allowed {
+		if want.code != got.code {
+			return fmt.Sprintf("both denied, but with HTTP %d (in-tree) vs %d (tollgate)", want.code, got.code)
+		}
+		return ""
+	}
+	var out []string
+	cmpList := func(kind string, a, b []corev1.Container) {
+		for i := range a {
+			ra, rb := a[i].Resources, b[i].Resources
+			if !sameResources(ra.Requests, rb.Requests) || !sameResources(ra.Limits, rb.Limits) {
+				out = append(out, fmt.Sprintf("%s %s: in-tree requests %s limits %s, tollgate requests %s limits %s",
+					kind, a[i].Name, fmtRL(ra.Requests), fmtRL(ra.Limits), fmtRL(rb.Requests), fmtRL(rb.Limits)))
+			}
+		}
+	}
+	cmpList("init container", want.pod.Spec.InitContainers, got.pod.Spec.InitContainers)
+	cmpList("container", want.pod.Spec.Containers, got.pod.Spec.Containers)
+	return strings.Join(out, "; ")
+}
+
+func describe(r result) string {
+	if !r.allowed {
+		return fmt.Sprintf("denied (HTTP %d): %s", r.code, r.message)
+	}
+	var parts []string
+	for _, c := range append(append([]corev1.Container{}, r.pod.Spec.InitContainers...), r.pod.Spec.Containers...) {
+		parts = append(parts, fmt.Sprintf("%s req %s lim %s", c.Name, fmtRL(c.Resources.Requests), fmtRL(c.Resources.Limits)))
+	}
+	return "admitted: " + strings.Join(parts, ", ")
+}
+
+func toYAML(v any) string {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}

@@ -1,0 +1,70 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Quota as the user sees it in kubectl: a Pod that takes the namespace past
+// the warn threshold is admitted with a warning naming the quota; one that
+// would exceed it is denied by Tollgate with the numbers.
+func TestQuotaWarningAndDenial(t *testing.T) {
+	ctx := testCtx(t)
+	ns := "e2e-quota"
+	namespace(t, env.api.Client, ns, nil, true)
+	quota := `apiVersion: v1
+kind: ResourceQuota
+metadata: {name: compute}
+spec:
+  hard: {requests.cpu: "1", requests.memory: 1Gi, pods: "10"}
+`
+	if r := kubectl(ctx, quota, "apply", "-n", ns, "-f", "-"); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	// kube-controller-manager fills status.hard; only then does the quota count.
+	eventually(t, "quota status filled", func(ctx context.Context) (bool, string) {
+		rq, err := env.api.Client.CoreV1().ResourceQuotas(ns).Get(ctx, "compute", metav1.GetOptions{})
+		return err == nil && len(rq.Status.Hard) > 0, errString(err)
+	})
+	pod := func(name, cpu string) string {
+		return `apiVersion: v1
+kind: Pod
+metadata: {name: ` + name + `}
+spec:
+  containers:
+    - name: work
+      image: ` + pause + `
+      resources:
+        requests: {cpu: ` + cpu + `, memory: 64Mi}
+`
+	}
+	// Tollgate learns the quota through its informer; a dry run shows when.
+	eventually(t, "Tollgate warns near the quota", func(ctx context.Context) (bool, string) {
+		r := kubectl(ctx, pod("near", "850m"), "apply", "-n", ns, "--dry-run=server", "-f", "-")
+		return r.Err == nil && strings.Contains(r.Stderr, "Warning:"), r.Output()
+	})
+	r := kubectl(ctx, pod("near", "850m"), "apply", "-n", ns, "-f", "-")
+	if r.Err != nil {
+		t.Fatalf("850m of a 1 CPU quota should be admitted: %v", r.Err)
+	}
+	if !strings.Contains(r.Stderr, "Warning:") || !strings.Contains(r.Stderr, `"compute"`) || !strings.Contains(r.Stderr, "%") {
+		t.Errorf("no near-limit warning naming quota compute:\n%s", r.Output())
+	}
+	t.Logf("user sees: %s", strings.TrimSpace(r.Output()))
+
+	r = kubectl(ctx, pod("over", "300m"), "apply", "-n", ns, "-f", "-")
+	if r.Err == nil {
+		t.Fatalf("a Pod exceeding the quota was admitted:\n%s", r.Output())
+	}
+	for _, want := range []string{"denied the request", `exceeded quota "compute"`, "requests.cpu"} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("denial lacks %q:\n%s", want, r.Stderr)
+		}
+	}
+	t.Logf("user sees: %s", strings.TrimSpace(r.Stderr))
+}
