@@ -24,7 +24,7 @@ var resourceNames = []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMem
 // same seed always gives the same cases, so a difference can be replayed.
 type gen struct{ r *rand.Rand }
 
-func newGen(seed uint64) *gen { return &gen{r: rand.New(rand.NewPCG(seed, seed^0x7011)) } }
+func newGen(seed uint64) *gen { return &gen{r: rand.New(rand.NewPCG(seed, seed^0x7011))} }
 
 func (g *gen) chance(p float64) bool { return g.r.Float64() < p }
 

@@ -159,4 +159,3 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
-
