@@ -1,0 +1,128 @@
+// Package server is the composition root of `tollgate serve`: it builds the
+// manager, its cache of cluster facts, the webhook server, probes, metrics,
+// and the reloader of config and policies.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/tollgate-dev/tollgate/pkg/cluster"
+	"github.com/tollgate-dev/tollgate/pkg/loader"
+	"github.com/tollgate-dev/tollgate/pkg/metrics"
+	"github.com/tollgate-dev/tollgate/pkg/pipeline"
+	"github.com/tollgate-dev/tollgate/pkg/quota"
+	tgwebhook "github.com/tollgate-dev/tollgate/pkg/webhook"
+)
+
+// Options are the flags of `tollgate serve`.
+type Options struct {
+	BindAddress        string
+	Port               int
+	CertDir            string
+	MetricsBindAddress string
+	ProbeBindAddress   string
+	ConfigFile         string
+	PolicyDirs         []string
+	NoBuiltinPolicies  bool
+	// Namespace is Tollgate's own namespace, never acted on.
+	Namespace string
+}
+
+// Run serves until ctx is cancelled.
+func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
+	log := ctrl.Log.WithName("server")
+	m, err := metrics.New(crmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	src := loader.Sources{ConfigFile: opts.ConfigFile, PolicyDirs: opts.PolicyDirs, NoBuiltinPolicies: opts.NoBuiltinPolicies, Observer: m.ObservePolicy}
+	st, err := loader.Load(ctx, src)
+	if err != nil {
+		return fmt.Errorf("initial load: %w", err)
+	}
+	m.Reloaded(true, float64(time.Now().Unix()))
+	log.Info("config and policies loaded", "config", opts.ConfigFile, "policies", st.Policies.Policies())
+
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return fmt.Errorf("build scheme: %w", err)
+	}
+	hookServer := webhook.NewServer(webhook.Options{
+		Host: opts.BindAddress, Port: opts.Port, CertDir: opts.CertDir,
+		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }},
+	})
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: opts.MetricsBindAddress},
+		HealthProbeBindAddress: opts.ProbeBindAddress,
+		WebhookServer:          hookServer,
+		// Only what decisions read is cached, without managed fields, to keep memory flat.
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	for _, obj := range []client.Object{&corev1.Namespace{}, &corev1.LimitRange{}, &corev1.ResourceQuota{}} {
+		// Start informers now, so the first admission request does not wait for a sync.
+		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
+			return fmt.Errorf("start informer for %T: %w", obj, err)
+		}
+	}
+
+	p := pipeline.New(cluster.Cache{Reader: mgr.GetCache()}, st, pipeline.Options{
+		OwnNamespace: opts.Namespace,
+		Ledger:       quota.NewLedger(time.Now),
+	})
+	hookServer.Register(tgwebhook.MutatePodPath, &admission.Webhook{Handler: &tgwebhook.PodMutator{Pipeline: p, Recorder: m}})
+	hookServer.Register(tgwebhook.ValidatePodPath, &admission.Webhook{Handler: &tgwebhook.PodValidator{Pipeline: p, Recorder: m}})
+
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return fmt.Errorf("add healthz: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("webhook", hookServer.StartedChecker()); err != nil {
+		return fmt.Errorf("add readyz: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("cache", cacheSynced(mgr.GetCache(), m)); err != nil {
+		return fmt.Errorf("add readyz: %w", err)
+	}
+	r := &reloader{sources: src, pipeline: p, metrics: m, certDir: opts.CertDir}
+	if err := mgr.Add(r); err != nil {
+		return fmt.Errorf("add reloader: %w", err)
+	}
+	log.Info("starting", "webhookPort", opts.Port, "namespace", opts.Namespace)
+	if err := mgr.Start(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("run manager: %w", err)
+	}
+	return nil
+}
+
+// cacheSynced is a readiness check: not ready until the informers have synced.
+func cacheSynced(c cache.Cache, m *metrics.Metrics) healthz.Checker {
+	return func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), 500*time.Millisecond)
+		defer cancel()
+		if !c.WaitForCacheSync(ctx) {
+			return errors.New("cache not synced")
+		}
+		m.CacheSynced()
+		return nil
+	}
+}
