@@ -53,6 +53,7 @@ func predict(in Input, pending pendingFunc) prediction {
 		return p
 	}
 	newUsage := Usage(pod, in.Now)
+	decl := declared(pod)
 	var oldUsage corev1.ResourceList
 	delta := in.Operation == "UPDATE" && in.OldPod.ResourceVersion != ""
 	if delta {
@@ -66,7 +67,7 @@ func predict(in Input, pending pendingFunc) prediction {
 		if len(constrained) == 0 {
 			continue // nothing here a Pod consumes (or status not filled yet)
 		}
-		if missing := missingDeclarations(pod, constrained); missing != nil {
+		if missing := decl.missing(constrained); missing != nil {
 			p.problems = append(p.problems, problem{CodeMustSpecify, "spec", mustSpecifyMessage(q.Name, missing)})
 			continue
 		}
@@ -108,8 +109,11 @@ func (p *prediction) headroom(q *corev1.ResourceQuota, namespace string, request
 	}
 	sort.Slice(names, func(i, j int) bool { return names[i] < names[j] })
 	for _, n := range names {
-		hard := q.Status.Hard[n]
-		if pct := percent(after[n], hard); hard.Sign() > 0 && pct >= int64(threshold) {
+		hard, end := q.Status.Hard[n], after[n]
+		if hard.Sign() <= 0 || end.AsApproximateFloat64()*100 < float64(threshold-1)*hard.AsApproximateFloat64() {
+			continue // clearly below the threshold; skip the exact arithmetic
+		}
+		if pct := percent(end, hard); pct >= int64(threshold) {
 			p.nearLimit = append(p.nearLimit, fmt.Sprintf("%s: quota %q: %s will be %s of %s (%d%%) after this Pod",
 				CodeNearLimit, q.Name, n, formatQuantity(n, after[n]), formatQuantity(n, hard), pct))
 		}

@@ -156,36 +156,56 @@ func podResourceNames(names []corev1.ResourceName) []corev1.ResourceName {
 	return out
 }
 
-// missingDeclarations implements the upstream "must specify" rule: when a
-// quota constrains cpu or memory, every container and init container
-// (sidecars too) must declare the request or limit that produces the name.
-// It returns, per missing quota name, the sorted container names; nil when
-// nothing is missing or the Pod sets pod-level resources.
-func missingDeclarations(pod *corev1.Pod, constrained []corev1.ResourceName) map[corev1.ResourceName][]string {
-	required := quotav1.Intersection(constrained, mustSpecifyNames)
-	if len(required) == 0 || resourcehelper.IsPodLevelResourcesSet(pod) {
-		return nil
+// declarations records, per container and init container (sidecars too),
+// which quota names its own requests and limits produce. The upstream
+// "must specify" rule compares quotas against it.
+type declarations struct {
+	podLevel bool // pod-level resources are set: the rule is skipped
+	names    []string
+	have     []corev1.ResourceList
+}
+
+// declared computes the declarations of a Pod once for all its quotas.
+func declared(pod *corev1.Pod) declarations {
+	d := declarations{podLevel: resourcehelper.IsPodLevelResourcesSet(pod)}
+	if d.podLevel {
+		return d
 	}
-	missing := map[corev1.ResourceName][]string{}
-	check := func(c *corev1.Container) {
-		have := computeUsage(c.Resources.Requests, c.Resources.Limits)
-		for _, name := range required {
-			if _, ok := have[name]; !ok {
-				missing[name] = append(missing[name], c.Name)
-			}
+	for _, cs := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for i := range cs {
+			d.names = append(d.names, cs[i].Name)
+			d.have = append(d.have, computeUsage(cs[i].Resources.Requests, cs[i].Resources.Limits))
 		}
 	}
-	for i := range pod.Spec.Containers {
-		check(&pod.Spec.Containers[i])
-	}
-	for i := range pod.Spec.InitContainers {
-		check(&pod.Spec.InitContainers[i])
-	}
-	if len(missing) == 0 {
+	return d
+}
+
+// missing implements the upstream "must specify" rule: when a quota
+// constrains cpu or memory, every container and init container must declare
+// the request or limit that produces the name (an explicit 0 counts). It
+// returns, per missing quota name, the sorted container names; nil when
+// nothing is missing or the Pod sets pod-level resources.
+func (d declarations) missing(constrained []corev1.ResourceName) map[corev1.ResourceName][]string {
+	if d.podLevel {
 		return nil
 	}
-	for name := range missing {
-		sort.Strings(missing[name])
+	var out map[corev1.ResourceName][]string
+	for _, name := range constrained {
+		if !quotav1.Contains(mustSpecifyNames, name) {
+			continue
+		}
+		for i, have := range d.have {
+			if _, ok := have[name]; ok {
+				continue
+			}
+			if out == nil {
+				out = map[corev1.ResourceName][]string{}
+			}
+			out[name] = append(out[name], d.names[i])
+		}
 	}
-	return missing
+	for name := range out {
+		sort.Strings(out[name])
+	}
+	return out
 }
