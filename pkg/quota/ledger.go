@@ -68,7 +68,7 @@ func (l *Ledger) Check(in Input) verdict.Verdict {
 	if ttl <= 0 {
 		ttl = defaultLedgerTTL
 	}
-	b := l.lock(in.Pod.Namespace, now, ttl)
+	b := l.lock(namespace(in), now, ttl)
 	defer b.mu.Unlock()
 
 	byName := map[string]*corev1.ResourceQuota{}
@@ -89,6 +89,15 @@ func (l *Ledger) Check(in Input) verdict.Verdict {
 		}
 	}
 	return render(p, in.Options.Mode)
+}
+
+// namespace keys the ledger: the Pod's namespace, else its quotas' (the API
+// server always fills the Pod's, but a hand-made input may not).
+func namespace(in Input) string {
+	if in.Pod.Namespace != "" || len(in.Quotas) == 0 {
+		return in.Pod.Namespace
+	}
+	return in.Quotas[0].Namespace
 }
 
 // lock returns the namespace's book, locked. Now and then it also drops
