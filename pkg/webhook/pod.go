@@ -53,7 +53,7 @@ func (m *PodMutator) Handle(ctx context.Context, ar admission.Request) admission
 	if !res.Changed {
 		return admission.Allowed("").WithWarnings(res.Warnings...)
 	}
-	ops, err := pipeline.Patch(pod, mutated)
+	ops, err := pipeline.Patch(ar.Object.Raw, pod, mutated)
 	if err != nil {
 		return malfunction(ctx, m.Recorder, "mutate", err)
 	}

@@ -1,0 +1,225 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	jsonpatchv5 "github.com/evanphx/json-patch/v5"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tollgate-dev/tollgate/pkg/cli"
+	"github.com/tollgate-dev/tollgate/pkg/config"
+	"github.com/tollgate-dev/tollgate/pkg/fixture"
+	"github.com/tollgate-dev/tollgate/pkg/pipeline"
+	"github.com/tollgate-dev/tollgate/pkg/policy"
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
+	"github.com/tollgate-dev/tollgate/pkg/webhook"
+	"github.com/tollgate-dev/tollgate/policies"
+)
+
+var update = flag.Bool("update", false, "rewrite want.yaml and want-object.yaml from what the handlers return")
+
+// result is what a user sees of one request after both webhooks.
+type result struct {
+	fixture.Want
+	Object *corev1.Pod
+}
+
+// TestFixtures runs every case under fixtures/ through the real HTTP
+// handlers (mutating, then validating on the patched object, as the API
+// server does) and through `tollgate eval`; both must agree with each other
+// and with the golden files.
+func TestFixtures(t *testing.T) {
+	dirs, err := fixture.Find("fixtures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no fixture cases found")
+	}
+	engine, err := policy.New(t.Context(), policies.FS)
+	if err != nil {
+		t.Fatalf("load shipped policies: %v", err)
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.ToSlash(dir[len("fixtures/"):]), func(t *testing.T) {
+			c, err := fixture.Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := c.Config
+			if cfg == nil {
+				cfg = config.Default()
+			}
+			if err := engine.Validate(cfg.Policies); err != nil {
+				t.Fatalf("config.yaml: %v", err)
+			}
+			p := pipeline.New(c.Facts, &pipeline.State{Config: cfg, Policies: engine}, pipeline.Options{})
+			viaHTTP := serveBoth(t, p, c.Review.Request)
+			viaEval := runEval(t, c)
+			if diff := cmp.Diff(viaHTTP, viaEval, cmpopts.EquateEmpty()); diff != "" {
+				t.Fatalf("HTTP handlers and tollgate eval disagree (-http +eval):\n%s", diff)
+			}
+			mutated := viaHTTP.Object != nil && !equalJSON(t, c.Review.Request.Object.Raw, viaHTTP.Object)
+			if *update {
+				writeGolden(t, c, viaHTTP, mutated)
+				return
+			}
+			if c.Want == nil {
+				t.Fatalf("missing %s: run go test ./test/ -run TestFixtures -update", fixture.WantFile)
+			}
+			if diff := cmp.Diff(*c.Want, viaHTTP.Want, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", fixture.WantFile, diff)
+			}
+			switch {
+			case mutated && c.WantObject == nil:
+				t.Errorf("the Pod was mutated but %s is missing", fixture.WantObjectFile)
+			case !mutated && c.WantObject != nil:
+				t.Errorf("stale %s: the Pod is not mutated", fixture.WantObjectFile)
+			case mutated:
+				if diff := cmp.Diff(c.WantObject, viaHTTP.Object); diff != "" {
+					t.Errorf("%s (-want +got):\n%s", fixture.WantObjectFile, diff)
+				}
+				assertIdempotent(t, p, c.Review.Request, viaHTTP.Object)
+			}
+		})
+	}
+}
+
+// serveBoth sends the request to the mutating handler, applies its patch,
+// and sends the result to the validating handler.
+func serveBoth(t *testing.T, p *pipeline.Pipeline, req *admissionv1.AdmissionRequest) result {
+	t.Helper()
+	mresp := serve(t, &admission.Webhook{Handler: &webhook.PodMutator{Pipeline: p}}, req)
+	if mresp.Result != nil && mresp.Result.Code >= 400 && !mresp.Allowed {
+		t.Fatalf("mutating webhook errored: %d %s", mresp.Result.Code, mresp.Result.Message)
+	}
+	final := req.DeepCopy()
+	if len(mresp.Patch) > 0 {
+		patch, err := jsonpatchv5.DecodePatch(mresp.Patch)
+		if err != nil {
+			t.Fatalf("decode patch: %v", err)
+		}
+		if final.Object.Raw, err = patch.Apply(req.Object.Raw); err != nil {
+			t.Fatalf("apply patch to the request object: %v", err)
+		}
+	}
+	vresp := serve(t, &admission.Webhook{Handler: &webhook.PodValidator{Pipeline: p}}, final)
+	if !vresp.Allowed && (vresp.Result == nil || vresp.Result.Code != http.StatusForbidden) {
+		t.Fatalf("validating webhook: denial without 403: %+v", vresp.Result)
+	}
+	merged := verdict.Merge(verdict.Verdict{Warnings: mresp.Warnings}, verdict.Verdict{Warnings: vresp.Warnings})
+	out := result{Want: fixture.Want{Allowed: vresp.Allowed, Reasons: webhook.Reasons(vresp), Warnings: merged.Warnings}}
+	if len(final.Object.Raw) > 0 {
+		out.Object = &corev1.Pod{}
+		if err := json.Unmarshal(final.Object.Raw, out.Object); err != nil {
+			t.Fatalf("decode patched object: %v", err)
+		}
+	}
+	return out
+}
+
+func serve(t *testing.T, h http.Handler, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+	t.Helper()
+	body, err := json.Marshal(admissionv1.AdmissionReview{
+		TypeMeta: metaReview(), Request: req,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	hr := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	hr.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(rec, hr)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("HTTP %d: %s", rec.Code, rec.Body.String())
+	}
+	var review admissionv1.AdmissionReview
+	if err := json.Unmarshal(rec.Body.Bytes(), &review); err != nil || review.Response == nil {
+		t.Fatalf("decode response %q: %v", rec.Body.String(), err)
+	}
+	if review.Response.UID != req.UID {
+		t.Fatalf("response UID %q, request UID %q", review.Response.UID, req.UID)
+	}
+	return review.Response
+}
+
+// runEval runs `tollgate eval -o json` on the case's files.
+func runEval(t *testing.T, c *fixture.Case) result {
+	t.Helper()
+	args := []string{"eval", "-f", c.Path(fixture.RequestFile), "-o", "json"}
+	if c.Has(fixture.ClusterFile) {
+		args = append(args, "--cluster", c.Path(fixture.ClusterFile))
+	}
+	if c.Has(fixture.ConfigFile) {
+		args = append(args, "--config", c.Path(fixture.ConfigFile))
+	}
+	var stdout, stderr bytes.Buffer
+	code := cli.Run(context.Background(), args, cli.IO{In: bytes.NewReader(nil), Out: &stdout, Err: &stderr})
+	var out pipeline.Outcome
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("tollgate eval exit %d, stderr %q: decode output: %v", code, stderr.String(), err)
+	}
+	if want := map[bool]int{true: cli.ExitOK, false: cli.ExitDenied}[out.Allowed]; code != want {
+		t.Fatalf("tollgate eval: allowed=%v but exit code %d (stderr %q)", out.Allowed, code, stderr.String())
+	}
+	return result{Want: fixture.Want{Allowed: out.Allowed, Reasons: out.Reasons, Warnings: out.Warnings}, Object: out.Object}
+}
+
+// assertIdempotent sends the mutated Pod through the mutating handler again
+// (as reinvocationPolicy IfNeeded does) and requires no further patch.
+func assertIdempotent(t *testing.T, p *pipeline.Pipeline, req *admissionv1.AdmissionRequest, mutated *corev1.Pod) {
+	t.Helper()
+	again := req.DeepCopy()
+	raw, err := json.Marshal(mutated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Object = runtime.RawExtension{Raw: raw}
+	resp := serve(t, &admission.Webhook{Handler: &webhook.PodMutator{Pipeline: p}}, again)
+	if len(resp.Patch) > 0 {
+		t.Errorf("not idempotent: a second pass patches %s", resp.Patch)
+	}
+}
+
+func writeGolden(t *testing.T, c *fixture.Case, got result, mutated bool) {
+	t.Helper()
+	write := func(name string, v any) {
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(c.Path(name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(fixture.WantFile, got.Want)
+	if mutated {
+		write(fixture.WantObjectFile, got.Object)
+	} else if err := os.Remove(c.Path(fixture.WantObjectFile)); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+}
+
+// equalJSON reports whether raw and pod are the same object.
+func equalJSON(t *testing.T, raw []byte, pod *corev1.Pod) bool {
+	t.Helper()
+	var before corev1.Pod
+	if err := json.Unmarshal(raw, &before); err != nil {
+		t.Fatal(err)
+	}
+	return cmp.Equal(&before, pod)
+}
