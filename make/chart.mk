@@ -6,7 +6,7 @@ CERTS_OUT      ?= certs/local
 CERTS_HOSTS    ?= 127.0.0.1,localhost,tollgate.tollgate-system.svc,tollgate.tollgate-system.svc.cluster.local
 IMAGE          ?= ghcr.io/tollgate-dev/tollgate:$(or $(VERSION),dev)
 
-.PHONY: chart-test chart-lint chart-template certs image-check docker-build
+.PHONY: chart-test chart-lint chart-template certs image-check dockerfile-lint docker-build
 
 ## chart-test: render the chart over a matrix of values, check schema rejections and helm lint (offline)
 chart-test: helm
@@ -27,6 +27,10 @@ certs:
 ## image-check: build the binary as the Dockerfile does; check it is static and runs unprivileged on a read-only dir
 image-check:
 	TOLLGATE_IMAGE_CHECK=1 go test -count=1 -run 'TestDocker|TestImageBinary' -v ./test/chart/...
+
+## dockerfile-lint: lint the Dockerfile (hadolint is not packaged for Debian; this uses dockerfile-utils from npm)
+dockerfile-lint:
+	npx --yes dockerfile-utils@0.16.3 lint Dockerfile
 
 ## docker-build: build the container image (needs a Docker/BuildKit engine)
 docker-build:
