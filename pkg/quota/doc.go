@@ -80,6 +80,8 @@
 // recorded against (the in-tree plugin has written it) or after
 // Options.LedgerTTL (30s by default). Checks are serialised per namespace,
 // so N concurrent Pods against one quota only let those that fit pass.
+// When something later in the same webhook denies a Pod that Check let
+// through, Ledger.Release gives its charge back.
 // The ledger is per replica and best effort: other replicas, other
 // clients and Pods the in-tree plugin later denies are not seen. The
 // in-tree plugin remains exact.

@@ -103,7 +103,7 @@ func (p *prediction) headroom(q *corev1.ResourceQuota, namespace string, request
 		p.problems = append(p.problems, problem{CodeExceeded, "", exceededMessage(q, namespace, requested, used, pending, exceeded)})
 		return
 	}
-	p.charges = append(p.charges, charge{quota: q.Name, requested: requested, used: q.Status.Used})
+	p.charges = append(p.charges, charge{quota: q.Name, requested: requested, used: q.Status.Used.DeepCopy()})
 	if threshold <= 0 {
 		threshold = defaultWarnThreshold
 	}
@@ -115,7 +115,7 @@ func (p *prediction) headroom(q *corev1.ResourceQuota, namespace string, request
 		}
 		if pct := percent(end, hard); pct >= int64(threshold) {
 			p.nearLimit = append(p.nearLimit, fmt.Sprintf("%s: quota %q: %s will be %s of %s (%d%%) after this Pod",
-				CodeNearLimit, q.Name, n, formatQuantity(n, after[n]), formatQuantity(n, hard), pct))
+				CodeNearLimit, q.Name, n, formatQuantity(n, end), formatQuantity(n, hard), pct))
 		}
 	}
 }

@@ -37,6 +37,7 @@ type book struct {
 
 // entry is one admitted Pod's charge against one quota.
 type entry struct {
+	pod       string // podKey of the admitted Pod, for Release
 	requested corev1.ResourceList
 	used      corev1.ResourceList // the quota's status.used when recorded
 	at        time.Time
@@ -85,10 +86,51 @@ func (l *Ledger) Check(in Input) verdict.Verdict {
 	})
 	if in.Operation == "CREATE" && !in.DryRun && len(p.problems) == 0 {
 		for _, c := range p.charges {
-			b.pending[c.quota] = append(b.pending[c.quota], entry{requested: c.requested, used: c.used, at: now})
+			b.pending[c.quota] = append(b.pending[c.quota], entry{pod: podKey(in.Pod), requested: c.requested, used: c.used, at: now})
 		}
 	}
 	return render(p, in.Options.Mode)
+}
+
+// Release forgets the charges recorded for the Pod of in (same namespace,
+// same UID, or same name when the Pod has no UID). Call it when the request
+// is denied after Check allowed it, e.g. by a policy in the same webhook,
+// so a Pod that will never exist does not hold quota until the TTL.
+func (l *Ledger) Release(in Input) {
+	if l == nil || in.Pod == nil {
+		return
+	}
+	key := podKey(in.Pod)
+	l.mu.Lock()
+	b := l.namespaces[namespace(in)]
+	l.mu.Unlock()
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for name, entries := range b.pending {
+		kept := entries[:0]
+		for _, e := range entries {
+			if e.pod != key {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) == 0 {
+			delete(b.pending, name)
+		} else {
+			b.pending[name] = kept
+		}
+	}
+}
+
+// podKey identifies a Pod within its namespace: the API server sets the
+// UID (and a generated name) before admission webhooks run.
+func podKey(pod *corev1.Pod) string {
+	if pod.UID != "" {
+		return "uid:" + string(pod.UID)
+	}
+	return "name:" + pod.Name
 }
 
 // namespace keys the ledger: the Pod's namespace, else its quotas' (the API

@@ -173,3 +173,49 @@ func TestLedgerSweep(t *testing.T) {
 		t.Errorf("team-b pending = %v, want one quota", got)
 	}
 }
+
+// TestLedgerRelease: a Pod denied later in the same webhook gives its
+// charge back; other Pods keep theirs.
+func TestLedgerRelease(t *testing.T) {
+	l := NewLedger(newFakeClock().now)
+	q := rq("compute", hard("requests.cpu", "4"), used("requests.cpu", "0"))
+	a, b := cpuPod("1"), cpuPod("2")
+	a.UID, b.UID = "uid-a", "uid-b"
+	l.Check(create(a, q))
+	l.Check(create(b, q))
+	l.Release(create(a, q))
+	if diff := cmp.Diff(show(list("requests.cpu", "2")), show(l.Pending("team-a")["compute"])); diff != "" {
+		t.Errorf("pending after release (-want +got):\n%s", diff)
+	}
+	var nilLedger *Ledger
+	nilLedger.Release(create(a, q)) // must not panic
+}
+
+// TestLedgerTTL: Options.LedgerTTL bounds how long a charge is kept.
+func TestLedgerTTL(t *testing.T) {
+	tests := map[string]struct {
+		ttl     time.Duration
+		advance time.Duration
+		pending bool
+	}{
+		"default keeps 30s":    {0, 30 * time.Second, true},
+		"default drops at 31s": {0, 31 * time.Second, false},
+		"custom keeps":         {5 * time.Second, 4 * time.Second, true},
+		"custom drops":         {5 * time.Second, 6 * time.Second, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			clock := newFakeClock()
+			l := NewLedger(clock.now)
+			q := rq("compute", hard("requests.cpu", "2"), used("requests.cpu", "0"))
+			in := create(cpuPod("2"), q)
+			in.Options.LedgerTTL = tc.ttl
+			l.Check(in)
+			clock.step(tc.advance)
+			// a second identical Pod only fits once the first charge is gone
+			if got := l.Check(in).Allowed(); got == tc.pending {
+				t.Errorf("second Pod allowed = %v, want %v", got, !tc.pending)
+			}
+		})
+	}
+}
