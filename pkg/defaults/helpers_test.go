@@ -146,8 +146,10 @@ func ratioOf(name, q string) itemOpt {
 	return itemList(func(it *corev1.LimitRangeItem) *corev1.ResourceList { return &it.MaxLimitRequestRatio }, name, q)
 }
 
-func containerItem(opts ...itemOpt) corev1.LimitRangeItem { return item(corev1.LimitTypeContainer, opts...) }
-func podItem(opts ...itemOpt) corev1.LimitRangeItem       { return item(corev1.LimitTypePod, opts...) }
+func containerItem(opts ...itemOpt) corev1.LimitRangeItem {
+	return item(corev1.LimitTypeContainer, opts...)
+}
+func podItem(opts ...itemOpt) corev1.LimitRangeItem { return item(corev1.LimitTypePod, opts...) }
 
 func limitRange(name string, items ...corev1.LimitRangeItem) corev1.LimitRange {
 	return corev1.LimitRange{

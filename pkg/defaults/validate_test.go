@@ -16,7 +16,9 @@ func TestValidate(t *testing.T) {
 	}
 	c0 := func(list, name string) string { return "spec.containers[0].resources." + list + "." + name }
 	all := func(list, name string) string { return "spec.containers[*].resources." + list + "." + name }
-	reason := func(code, path, msg string) verdict.Reason { return verdict.Reason{Code: code, Path: path, Message: msg} }
+	reason := func(code, path, msg string) verdict.Reason {
+		return verdict.Reason{Code: code, Path: path, Message: msg}
+	}
 	tests := map[string]struct {
 		pod    *corev1.Pod
 		inputs Inputs
