@@ -101,7 +101,7 @@ func New(ctx context.Context, sources ...fs.FS) (*Engine, error) {
 			continue
 		}
 		if !policyNameRE.MatchString(seg) {
-			errs = append(errs, fmt.Errorf("%s:%d: package %s: policy packages must be lowercase words joined by \"_\"", file, mod.Package.Location.Row, mod.Package))
+			errs = append(errs, fmt.Errorf("%s:%d: %s: policy packages must be lowercase words joined by \"_\"", file, mod.Package.Location.Row, mod.Package))
 			continue
 		}
 		p := found[name]

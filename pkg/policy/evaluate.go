@@ -76,6 +76,10 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 				return verdict.Verdict{}, fmt.Errorf("evaluate policies: %w", err)
 			}
 		}
+		if err := ctx.Err(); err != nil {
+			e.fail(&v, s, p.info.Name, 0, err) // the caller gave up: do not admit by default
+			continue
+		}
 		start := e.now()
 		results, err := e.evalPolicy(ctx, p, doc, rule)
 		took := e.since(start)

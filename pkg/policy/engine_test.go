@@ -1,0 +1,286 @@
+package policy
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tollgate-dev/tollgate/policies"
+)
+
+func TestNewErrors(t *testing.T) {
+	tests := map[string]struct {
+		files   map[string]string
+		wantErr []string
+	}{
+		"syntax error names file and line": {
+			files:   map[string]string{"dir/broken.rego": "package tollgate.broken\n\ndeny contains msg if {\n\tmsg := \n}\n"},
+			wantErr: []string{"dir/broken.rego:5: rego_parse_error"},
+		},
+		"type error names file and line": {
+			files:   map[string]string{"typed.rego": "package tollgate.typed\n\ndeny contains msg if {\n\tmsg := concat(\",\", 3)\n}\n"},
+			wantErr: []string{"typed.rego:4: rego_type_error"},
+		},
+		"rego v0 syntax is refused": {
+			files:   map[string]string{"old.rego": "package tollgate.old\n\ndeny[msg] {\n\tmsg := \"x\"\n}\n"},
+			wantErr: []string{"old.rego:3: rego_parse_error"},
+		},
+		"http.send is not available": {
+			files:   map[string]string{"net.rego": "package tollgate.net\n\ndeny contains msg if {\n\tr := http.send({\"method\": \"get\", \"url\": \"http://x\"})\n\tmsg := r.body\n}\n"},
+			wantErr: []string{"net.rego:4:", "undefined function http.send"},
+		},
+		"opa.runtime is not available": {
+			files:   map[string]string{"env.rego": "package tollgate.env\n\ndeny contains msg if {\n\tmsg := opa.runtime().env.HOME\n}\n"},
+			wantErr: []string{"env.rego:4:", "undefined function opa.runtime"},
+		},
+		"net.lookup_ip_addr is not available": {
+			files:   map[string]string{"dns.rego": "package tollgate.dns\n\ndeny contains msg if {\n\tnet.lookup_ip_addr(\"example.com\")\n\tmsg := \"x\"\n}\n"},
+			wantErr: []string{"dns.rego:4:", "undefined function net.lookup_ip_addr"},
+		},
+		"policy package without deny or warn": {
+			files:   map[string]string{"typo.rego": "package tollgate.typo\n\ndenny contains \"x\"\n"},
+			wantErr: []string{"typo.rego (package tollgate.typo): a policy package must define a deny or warn rule"},
+		},
+		"unknown metadata key": {
+			files:   map[string]string{"meta.rego": "package tollgate.meta\n\nmetadata := {\"defaultaction\": \"off\"}\n\ndeny contains \"x\"\n"},
+			wantErr: []string{"meta.rego (package tollgate.meta): metadata.defaultaction is not a known key"},
+		},
+		"bad default action": {
+			files:   map[string]string{"meta.rego": "package tollgate.meta\n\nmetadata := {\"defaultAction\": \"block\"}\n\ndeny contains \"x\"\n"},
+			wantErr: []string{`metadata.defaultAction block is not one of deny, warn, dryrun, off`},
+		},
+		"bad parameter schema": {
+			files:   map[string]string{"meta.rego": "package tollgate.meta\n\nmetadata := {\"parameters\": {\"type\": \"no-such-type\"}}\n\ndeny contains \"x\"\n"},
+			wantErr: []string{"meta.rego (package tollgate.meta): metadata.parameters is not a valid JSON schema"},
+		},
+		"uppercase package": {
+			files:   map[string]string{"up.rego": "package tollgate.Upper\n\ndeny contains \"x\"\n"},
+			wantErr: []string{"up.rego:1: package tollgate.Upper: policy packages must be lowercase"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := New(t.Context(), mapFS(tc.files))
+			if err == nil {
+				t.Fatal("New: want error")
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("New error:\n%v\nwant it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestNewSkipsTestsAndHelpers(t *testing.T) {
+	e := engineFrom(t, map[string]string{
+		"a.rego":          "package tollgate.some_policy\n\nimport data.tollgate.lib.x\n\ndeny contains \"x\" if x.yes\n",
+		"a_test.rego":     "package tollgate.some_policy_test\n\nthis is not even rego\n",
+		"lib/x.rego":      "package tollgate.lib.x\n\nyes := true\n",
+		"lib/lib.rego":    "package tollgate.lib\n\nhelper := 1\n",
+		"other/any.rego":  "package somewhere.else\n\ndeny contains \"ignored\"\n",
+		"README.md":       "# not rego",
+		"schemas/x.json":  "{}",
+		"b/deep/b.rego":   "package tollgate.second\n\nwarn contains \"w\"\n",
+		"b/deep/b2.rego":  "package tollgate.second\n\nwarn contains \"w2\"\n",
+		"b/deep/x_test.r": "ignored",
+	})
+	if diff := cmp.Diff([]string{"second", "some-policy"}, e.Policies()); diff != "" {
+		t.Errorf("Policies() (-want +got):\n%s", diff)
+	}
+	v, err := e.Evaluate(t.Context(), create(pod(container("app", "nginx:1"))), Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"[second] w", "[second] w2"}
+	if diff := cmp.Diff(want, v.Warnings); diff != "" || len(v.Reasons) != 1 {
+		t.Errorf("verdict %+v; warnings (-want +got):\n%s", v, diff)
+	}
+}
+
+// TestReloadSemantics: the server calls New again on every change and keeps
+// the old engine when New fails, so New must fail cleanly with a useful error
+// and a fixed tree must load again.
+func TestReloadSemantics(t *testing.T) {
+	files := map[string]string{"p.rego": "package tollgate.p\n\ndeny contains \"x\" if input.object.spec.nodeName == \"bad\"\n"}
+	first := engineFrom(t, files)
+
+	files["p.rego"] = "package tollgate.p\n\ndeny contains \"x\" if {\n\tinput.object.spec.nodeName == \n}\n"
+	if _, err := New(t.Context(), mapFS(files)); err == nil || !strings.Contains(err.Error(), "p.rego:5: rego_parse_error") {
+		t.Fatalf("New on broken file: err %v, want p.rego:5 parse error", err)
+	}
+	// The old engine is untouched and still works.
+	if v, err := first.Evaluate(t.Context(), create(pod(container("app", "nginx:1"))), Settings{}); err != nil || !v.Allowed() {
+		t.Errorf("old engine after failed reload: %+v, %v", v, err)
+	}
+	files["p.rego"] = "package tollgate.p\n\ndeny contains \"now always\"\n"
+	second := engineFrom(t, files)
+	v, _ := second.Evaluate(t.Context(), create(pod(container("app", "nginx:1"))), Settings{})
+	if v.Allowed() {
+		t.Error("reloaded engine does not apply the new policy")
+	}
+}
+
+func TestNewTwoSources(t *testing.T) {
+	user := mapFS(map[string]string{"allowed_registries.rego": "package tollgate.mine\n\ndeny contains \"m\"\n"})
+	e, err := New(t.Context(), policies.FS, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, p := range e.Describe() {
+		if p.Name == "mine" {
+			files = p.Files
+		}
+	}
+	if diff := cmp.Diff([]string{"source2/allowed_registries.rego"}, files); diff != "" {
+		t.Errorf("files of policy mine (-want +got):\n%s", diff)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	e := shipped(t)
+	tests := map[string]struct {
+		s       Settings
+		wantErr []string
+	}{
+		"empty settings": {},
+		"good settings": {s: Settings{FailureMode: "open", Rules: map[string]Rule{
+			"allowed-registries": {Action: "warn", Parameters: map[string]any{"registries": []any{"ghcr.io/acme/*", "docker.io/library", "localhost:5000"}}, ExemptImages: []string{"registry.k8s.io/pause"}},
+			"disallowed-tags":    {Parameters: map[string]any{"tags": []any{"latest", "dev"}}},
+			"require-digest":     {Action: "dryrun"},
+			"pull-policy-always": {Action: "off"},
+		}}},
+		"unknown policy": {
+			s:       Settings{Rules: map[string]Rule{"allowed-registry": {}}},
+			wantErr: []string{`policies.settings.allowed-registry: unknown policy "allowed-registry" (loaded: allowed-registries, disallowed-tags, pull-policy-always, require-digest)`},
+		},
+		"bad failure mode and action": {
+			s:       Settings{FailureMode: "sometimes", Rules: map[string]Rule{"require-digest": {Action: "block"}}},
+			wantErr: []string{`policies.failureMode: "sometimes" is not one of closed, open`, `policies.settings.require-digest.action: "block" is not one of deny, warn, dryrun, off`},
+		},
+		"parameters of the wrong type": {
+			s:       Settings{Rules: map[string]Rule{"disallowed-tags": {Parameters: map[string]any{"tags": "latest"}}}},
+			wantErr: []string{"policies.settings.disallowed-tags.parameters: tags: Invalid type. Expected: array, given: string"},
+		},
+		"unknown parameter": {
+			s:       Settings{Rules: map[string]Rule{"require-digest": {Parameters: map[string]any{"algorithms": []any{"sha512"}}}}},
+			wantErr: []string{"policies.settings.require-digest.parameters: Additional property algorithms is not allowed"},
+		},
+		"bad registry pattern": {
+			s:       Settings{Rules: map[string]Rule{"allowed-registries": {Parameters: map[string]any{"registries": []any{"ghcr.io/acme", "ghcr.io/acme-*"}}}}},
+			wantErr: []string{`policies.settings.allowed-registries.parameters: registries[1]: image pattern "ghcr.io/acme-*": "acme-*": "*" must be a whole segment`},
+		},
+		"bad exempt image and selector": {
+			s: Settings{Rules: map[string]Rule{"disallowed-tags": {
+				ExemptImages:     []string{"*.gcr.io/x"},
+				ExemptNamespaces: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "a", Operator: "Sometimes"}}},
+			}}},
+			wantErr: []string{"policies.settings.disallowed-tags.exemptImages[0]: image pattern", "policies.settings.disallowed-tags.exemptNamespaces:"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := e.Validate(tc.s)
+			if len(tc.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Validate: want error")
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Validate error:\n%v\nwant it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestParseJSON checks the direct JSON-to-AST conversion against OPA's own.
+func TestParseJSON(t *testing.T) {
+	p := pod(container("app", "nginx:1"), initContainer("init", "busybox"), ephemeral("dbg", "busybox"))
+	p.Annotations = map[string]string{"quote": `say "hi"\n`, "unicode": "héllo ✓ \u2028", "html": "<a>&</a>", "empty": ""}
+	p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1500m")}
+	grace := int64(30)
+	p.Spec.TerminationGracePeriodSeconds = &grace
+	p.Spec.Containers[0].Args = []string{}
+	ratio := 1.5e-7
+	b, _ := json.Marshal(map[string]any{"pod": p, "n": ratio, "neg": -3, "null": nil, "t": true, "f": false, "arr": []any{1, "x", nil}})
+
+	got, err := parseJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var generic any
+	if err := json.Unmarshal(b, &generic); err != nil {
+		t.Fatal(err)
+	}
+	want, err := ast.InterfaceToValue(generic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Value.Compare(want) != 0 {
+		t.Errorf("parseJSON differs from OPA's conversion:\n got %v\nwant %v", got, want)
+	}
+	for _, bad := range []string{`{"a":1`, `[1,2`, `{"a" 1}`, `"abc`, `tru`, `{"a":1}x`, `-`, `{"a":[1,]}`} {
+		if _, err := parseJSON([]byte(bad)); err == nil {
+			t.Errorf("parseJSON(%s): want error", bad)
+		}
+	}
+}
+
+// TestInputSchema keeps policies/schemas/input.json and the input the
+// engine builds in agreement.
+func TestInputSchema(t *testing.T) {
+	schema, err := policies.FS.ReadFile("schemas/input.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pod(containerPull("app", "nginx:1", corev1.PullAlways), initContainer("init", "busybox:1"), ephemeral("dbg", "busybox:1"))
+	in := Input{
+		Request:   Request{Operation: "UPDATE", SubResource: "ephemeralcontainers", Namespace: "team-a", Name: "web", DryRun: true},
+		Object:    p,
+		OldObject: p,
+		Namespace: namespace("team-a", nil),
+	}
+	in.Request.UserInfo.Username = "alice"
+	in.Request.UserInfo.Groups = []string{"dev"}
+	doc, err := newDocument(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, input := range map[string]ast.Value{
+		"update with everything": doc.with(ast.NewTerm(ast.NewObject())),
+		"create without extras": func() ast.Value {
+			d, _ := newDocument(create(pod(container("app", "nginx:1"))))
+			return d.with(ast.ObjectTerm(ast.Item(ast.StringTerm("registries"), ast.ArrayTerm())))
+		}(),
+	} {
+		rs, err := rego.New(
+			rego.Query(`r := json.match_schema(input.doc, input.schema)`),
+			rego.ParsedInput(ast.NewObject(
+				[2]*ast.Term{ast.StringTerm("doc"), ast.NewTerm(input)},
+				[2]*ast.Term{ast.StringTerm("schema"), ast.StringTerm(string(schema))},
+			)),
+		).Eval(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rs[0].Bindings["r"].([]any)
+		if r[0] != true {
+			t.Errorf("%s: input does not match schemas/input.json: %v", name, r[1])
+		}
+	}
+}
