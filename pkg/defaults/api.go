@@ -4,18 +4,21 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// AnnotationDefaulted names the containers and resources Tollgate set.
+// AnnotationDefaulted names the containers and resources Tollgate set, e.g.
+// "cpu, memory request for container app; cpu limit for init container setup".
 const AnnotationDefaulted = "tollgate.dev/defaulted"
 
 // Profile is a cluster-wide set of LimitRange-shaped defaults, already
 // selected for the Pod's namespace (selection happens in pkg/config).
+// Unlike a LimitRange it is taken as written: max and min are bounds only.
 type Profile struct {
 	Name   string                  `json:"name"`
 	Limits []corev1.LimitRangeItem `json:"limits"`
 }
 
 // Inputs are the sources of defaults and limits for one Pod, in precedence
-// order: the namespace's LimitRanges first, then the matching profiles.
+// order: the namespace's LimitRanges first (taken in name order, raw or as
+// stored), then the matching profiles in the order given.
 type Inputs struct {
 	LimitRanges []corev1.LimitRange
 	Profiles    []Profile
@@ -25,6 +28,8 @@ type Inputs struct {
 type Result struct {
 	// Changed is false when Apply left the Pod untouched.
 	Changed bool
-	// Warnings are shown to the user as admission warnings.
+	// Warnings are shown to the user as admission warnings: a default limit
+	// below the container's request, raised (profile) or left for the API
+	// server to reject (LimitRange).
 	Warnings []string
 }
