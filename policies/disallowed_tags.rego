@@ -26,8 +26,8 @@ deny contains result if {
 	ref.valid
 	ref.tag in tags
 	result := {
-		"msg": sprintf("%s image %q uses tag %q%s, which is not allowed (disallowed tags: %s); pin a version or a digest", [
-			pod.describe(c), c.image, ref.tag, implicit(ref), concat(", ", tags),
+		"msg": sprintf("%s image %q uses tag %q%s, which is not allowed (disallowed tags: %s); %s", [
+			pod.describe(c), c.image, ref.tag, implicit(ref), concat(", ", tags), hint(ref),
 		]),
 		"path": sprintf("%s.image", [c.path]),
 	}
@@ -40,3 +40,7 @@ deny contains result if {
 implicit(ref) := " (implicit: no tag given)" if {
 	ref.tagImplicit
 } else := ""
+
+hint(ref) := "remove the tag: the digest already pins the image" if {
+	ref.digest != ""
+} else := "pin a version or a digest"

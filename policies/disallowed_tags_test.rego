@@ -35,7 +35,7 @@ test_registry_port_without_tag_is_latest if {
 }
 
 test_latest_with_digest_denied if {
-	count(msgs([sprintf("nginx:latest@%s", [digest])], {})) == 1
+	msgs([sprintf("nginx:latest@%s", [digest])], {}) == {sprintf(`container "c0" image "nginx:latest@%s" uses tag "latest", which is not allowed (disallowed tags: latest); remove the tag: the digest already pins the image`, [digest])}
 }
 
 test_custom_tags if {

@@ -47,13 +47,13 @@ func findCases(dir string) ([]string, error) {
 
 // runCase reviews request.yaml and returns "" when the outcome matches
 // want.yaml, else a got/want report. err means the case is broken.
-func runCase(ctx context.Context, dir string, engine *policy.Engine) (string, error) {
+func runCase(ctx context.Context, dir string, engine *policy.Engine, update bool) (string, error) {
 	var review admissionv1.AdmissionReview
 	if err := readYAML(filepath.Join(dir, "request.yaml"), &review, true); err != nil {
 		return "", err
 	}
 	var want Want
-	if err := readYAML(filepath.Join(dir, "want.yaml"), &want, true); err != nil {
+	if err := readYAML(filepath.Join(dir, "want.yaml"), &want, !update); err != nil {
 		return "", err
 	}
 	cfg := config.Default()
@@ -81,6 +81,13 @@ func runCase(ctx context.Context, dir string, engine *policy.Engine) (string, er
 		return "", fmt.Errorf("review: %w", err)
 	}
 	got := Want{Allowed: out.Allowed, Reasons: out.Reasons, Warnings: out.Warnings}
+	if update {
+		b, err := yaml.Marshal(got)
+		if err != nil {
+			return "", err
+		}
+		return "", os.WriteFile(filepath.Join(dir, "want.yaml"), b, 0o644)
+	}
 	if equal(got, want) {
 		return "", nil
 	}

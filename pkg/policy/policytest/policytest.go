@@ -40,6 +40,9 @@ type Options struct {
 	Policies []fs.FS
 	// Timeout bounds each Rego test; zero means 10s.
 	Timeout time.Duration
+	// Update rewrites each fixture's want.yaml with what it got, instead of
+	// comparing. Review the diff before committing.
+	Update bool
 }
 
 // counts tallies one directory's cases.
@@ -118,7 +121,7 @@ func runDir(ctx context.Context, dir string, opts Options) (counts, error) {
 	for _, cs := range cases {
 		name := filepath.ToSlash(cs)
 		start := time.Now()
-		report, err := runCase(ctx, cs, engine)
+		report, err := runCase(ctx, cs, engine, opts.Update)
 		took := time.Since(start)
 		switch {
 		case err != nil:
