@@ -199,6 +199,14 @@ func TestApply(t *testing.T) {
 				annotated("cpu, memory request for container app; something a human wrote")),
 			wantChanged: true,
 		},
+		"annotation entries for containers the pod lacks are kept after the new ones": {
+			in:     pod(ctr("app"), initCtr("setup", both("cpu", "1")), annotated("cpu limit for container old; cpu limit for init container setup")),
+			inputs: Inputs{LimitRanges: []corev1.LimitRange{limitRange("lr", containerItem(defLimit("cpu", "2"), defLimit("memory", "1Gi")))}},
+			want: pod(ctr("app", both("cpu", "2"), both("memory", "1Gi")), initCtr("setup", both("cpu", "1"), both("memory", "1Gi")), annotated(
+				"cpu, memory request for container app; cpu, memory limit for container app; "+
+					"memory request for init container setup; cpu, memory limit for init container setup; cpu limit for container old")),
+			wantChanged: true,
+		},
 		"existing annotation is not rewritten when nothing is set": {
 			in:     pod(ctr("app", both("cpu", "1")), annotated("cpu limit for container gone;cpu request for container app")),
 			inputs: Inputs{LimitRanges: []corev1.LimitRange{limitRange("lr", containerItem(defLimit("cpu", "2")))}},

@@ -34,9 +34,10 @@ func podTotals(pod *corev1.Pod) (requests, limits corev1.ResourceList, fromPod m
 		for _, c := range pod.Spec.InitContainers {
 			own := pick(c.Resources, requests)
 			if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+				// sum already holds every sidecar so far, so the running
+				// sidecar total never needs its own place in initMax.
 				addTo(sum, own)
 				addTo(sidecars, own)
-				maxInto(initMax, sidecars)
 				continue
 			}
 			candidate := corev1.ResourceList{}

@@ -135,6 +135,11 @@ func TestValidate(t *testing.T) {
 			inputs: lrs(podItem(minOf("memory", "1Gi"))),
 			want:   []verdict.Reason{reason(CodeMin, all("requests", "memory"), `LimitRange "lr": minimum memory usage per Pod is 1Gi, but request is 768Mi`)},
 		},
+		"init container after a sidecar stacks on it": {
+			pod:    pod(ctr("app", req("cpu", "100m")), sidecar("proxy", req("cpu", "500m")), initCtr("migrate", req("cpu", "1"))),
+			inputs: lrs(podItem(minOf("cpu", "2"))),
+			want:   []verdict.Reason{reason(CodeMin, all("requests", "cpu"), `LimitRange "lr": minimum cpu usage per Pod is 2, but request is 1500m`)},
+		},
 		"LRV-25 Pod max ignores a container without a limit": {
 			pod: pod(ctr("a", lim("cpu", "1")), ctr("b")), inputs: lrs(podItem(maxOf("cpu", "2"))),
 		},
@@ -165,6 +170,17 @@ func TestValidate(t *testing.T) {
 			want: []verdict.Reason{
 				reason(CodeMin, c0("requests", "memory"), `LimitRange "x": container "c": minimum memory usage per Container is 200Mi, but request is 150Mi`),
 				reason(CodeMax, c0("limits", "memory"), `LimitRange "y": container "c": maximum memory usage per Container is 100Mi, but limit is 150Mi`),
+			},
+		},
+		"LimitRanges come before profiles": {
+			pod: pod(ctr("c", both("cpu", "3"))),
+			inputs: Inputs{
+				Profiles:    []Profile{profile("team", containerItem(maxOf("cpu", "1")))},
+				LimitRanges: []corev1.LimitRange{limitRange("lr", containerItem(maxOf("cpu", "2")))},
+			},
+			want: []verdict.Reason{
+				reason(CodeMax, c0("limits", "cpu"), `LimitRange "lr": container "c": maximum cpu usage per Container is 2, but limit is 3`),
+				reason(CodeMax, c0("limits", "cpu"), `profile "team": container "c": maximum cpu usage per Container is 1, but limit is 3`),
 			},
 		},
 		"profile bounds are checked and named": {
