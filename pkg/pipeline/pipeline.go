@@ -6,6 +6,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
@@ -94,22 +96,45 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 	if p.defaulted(req) && !terminating(old) {
 		parts = append(parts, defaults.Validate(pod, in))
 	}
-	if req.SubResource == "" || req.SubResource == "resize" {
-		quotas, err := p.facts.Quotas(ctx, req.Namespace)
-		if err != nil {
-			return verdict.Verdict{}, fmt.Errorf("read resource quotas of namespace %q: %w", req.Namespace, err)
-		}
-		parts = append(parts, p.ledger.Check(quota.Input{
-			Operation: req.Operation, Pod: pod, OldPod: old, Quotas: quotas,
-			DryRun: req.DryRun, Options: st.Config.QuotaOptions(),
-		}))
-	}
 	pv, err := st.Policies.Evaluate(ctx, policy.Input{Request: req, Object: pod, OldObject: old, Namespace: ns}, st.Config.Policies)
 	if err != nil {
 		return verdict.Verdict{}, fmt.Errorf("evaluate policies: %w", err)
 	}
 	parts = append(parts, pv)
-	return verdict.Merge(parts...), nil
+	if req.SubResource == "" || req.SubResource == "resize" {
+		quotas, err := p.facts.Quotas(ctx, req.Namespace)
+		if err != nil {
+			return verdict.Verdict{}, fmt.Errorf("read resource quotas of namespace %q: %w", req.Namespace, err)
+		}
+		qin := quota.Input{
+			Operation: req.Operation, Pod: pod, OldPod: old, Quotas: quotas,
+			DryRun: req.DryRun, Options: st.Config.QuotaOptions(),
+		}
+		// Quota goes last so the ledger only keeps a charge for a Pod that
+		// every other check admitted as well.
+		parts = append(parts, p.ledger.Check(qin))
+		if out := verdict.Merge(parts...); !out.Allowed() {
+			p.ledger.Release(qin)
+			return reorder(out), nil
+		}
+	}
+	return reorder(verdict.Merge(parts...)), nil
+}
+
+// reorder puts quota reasons before policy reasons, the order users read
+// the checks in (limits, quota, policy) regardless of evaluation order.
+func reorder(v verdict.Verdict) verdict.Verdict {
+	rank := func(code string) int {
+		switch {
+		case strings.HasPrefix(code, "quota."):
+			return 1
+		case strings.HasPrefix(code, "policy."):
+			return 2
+		}
+		return 0
+	}
+	sort.SliceStable(v.Reasons, func(i, j int) bool { return rank(v.Reasons[i].Code) < rank(v.Reasons[j].Code) })
+	return v
 }
 
 // skipped reports requests Tollgate never acts on: its own namespace,
