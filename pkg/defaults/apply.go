@@ -32,16 +32,19 @@ func Apply(pod *corev1.Pod, in Inputs) Result {
 			res.Changed = true
 		}
 	}
+	lims, reqs := make([]corev1.ResourceList, len(srcs)), make([]corev1.ResourceList, len(srcs))
+	for j, s := range srcs {
+		lims[j], reqs[j] = s.containerDefaults()
+	}
 	set := make([]setOn, len(ctrs))
 	for i, r := range ctrs {
 		origin := map[corev1.ResourceName]source{}
-		for _, s := range srcs {
-			lim, req := s.containerDefaults()
-			for _, name := range fillList(&r.c.Resources.Limits, lim) {
+		for j, s := range srcs {
+			for _, name := range fillList(&r.c.Resources.Limits, lims[j]) {
 				origin[name] = s
 				set[i].limits = append(set[i].limits, name)
 			}
-			set[i].requests = append(set[i].requests, fillList(&r.c.Resources.Requests, req)...)
+			set[i].requests = append(set[i].requests, fillList(&r.c.Resources.Requests, reqs[j])...)
 		}
 		res.Warnings = append(res.Warnings, reconcile(r, origin)...)
 		set[i].requests = append(set[i].requests, requestsFromLimits(r.c)...)
