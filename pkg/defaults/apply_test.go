@@ -192,6 +192,14 @@ func TestApply(t *testing.T) {
 			wantChanged:  true,
 			wantWarnings: []string{`container "a": profile "gpu" default limit example.com/foo 2 differs from the request 1, and example.com/foo requests must equal limits; limit set to 1`},
 		},
+		"LimitRange limit for an extended resource is kept unequal to the request, as upstream, with a warning": {
+			in:          pod(ctr("a", req("nvidia.com/gpu", "1"))),
+			inputs:      Inputs{LimitRanges: []corev1.LimitRange{limitRange("gpu", containerItem(maxOf("nvidia.com/gpu", "2")))}},
+			want:        pod(ctr("a", req("nvidia.com/gpu", "1"), lim("nvidia.com/gpu", "2")), annotated("nvidia.com/gpu limit for container a")),
+			wantChanged: true,
+			wantWarnings: []string{`container "a": LimitRange "gpu" default limit nvidia.com/gpu 2 differs from the request 1, ` +
+				`and nvidia.com/gpu requests must equal limits; the API server will reject this Pod`},
+		},
 		"existing annotation is merged with what is new": {
 			in:     pod(ctr("app", req("cpu", "100m")), annotated("cpu request for container app; something a human wrote")),
 			inputs: Inputs{LimitRanges: []corev1.LimitRange{limitRange("lr", containerItem(defReq("memory", "64Mi")))}},

@@ -135,6 +135,12 @@ func TestValidate(t *testing.T) {
 			inputs: lrs(podItem(minOf("memory", "1Gi"))),
 			want:   []verdict.Reason{reason(CodeMin, all("requests", "memory"), `LimitRange "lr": minimum memory usage per Pod is 1Gi, but request is 768Mi`)},
 		},
+		"sidecar is checked as an init container": {
+			pod:    pod(ctr("app", both("cpu", "1")), sidecar("proxy", req("cpu", "10m"), lim("cpu", "1"))),
+			inputs: lrs(containerItem(ratioOf("cpu", "10"))),
+			want: []verdict.Reason{reason(CodeRatio, "spec.initContainers[0].resources.limits.cpu",
+				`LimitRange "lr": init container "proxy": cpu max limit to request ratio per Container is 10, but provided ratio is 100.000000`)},
+		},
 		"init container after a sidecar stacks on it": {
 			pod:    pod(ctr("app", req("cpu", "100m")), sidecar("proxy", req("cpu", "500m")), initCtr("migrate", req("cpu", "1"))),
 			inputs: lrs(podItem(minOf("cpu", "2"))),
