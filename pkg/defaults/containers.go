@@ -50,18 +50,7 @@ func (r ctrRef) path(list string, name corev1.ResourceName) string {
 // we return (and check) the Pod the API server stores. It returns the names
 // it filled.
 func requestsFromLimits(c *corev1.Container) []corev1.ResourceName {
-	var filled []corev1.ResourceName
-	for _, name := range sortedNames(c.Resources.Limits) {
-		if _, ok := c.Resources.Requests[name]; ok {
-			continue
-		}
-		if c.Resources.Requests == nil {
-			c.Resources.Requests = corev1.ResourceList{}
-		}
-		c.Resources.Requests[name] = c.Resources.Limits[name].DeepCopy()
-		filled = append(filled, name)
-	}
-	return filled
+	return fillList(&c.Resources.Requests, c.Resources.Limits)
 }
 
 // overcommittable reports whether request and limit of a resource may

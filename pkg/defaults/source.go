@@ -62,17 +62,9 @@ func defaultedItem(it corev1.LimitRangeItem) corev1.LimitRangeItem {
 	return out
 }
 
-// fillMissing copies into dst every key of from that dst lacks.
+// fillMissing copies into dst every key of from that dst lacks and returns dst.
 func fillMissing(dst, from corev1.ResourceList) corev1.ResourceList {
-	for name, q := range from {
-		if _, ok := dst[name]; ok {
-			continue
-		}
-		if dst == nil {
-			dst = corev1.ResourceList{}
-		}
-		dst[name] = q.DeepCopy()
-	}
+	fillList(&dst, from)
 	return dst
 }
 
