@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
@@ -60,11 +61,37 @@ var (
 	}
 )
 
-func imageParse(_ rego.BuiltinContext, ref *ast.Term) (*ast.Term, error) {
+// parseCache remembers tollgate.image.parse results for one Evaluate call,
+// so the policies of one request parse each image once. OPA memoizes only
+// within a single query. Policies run one after another, so no lock.
+type parseCache map[string]*ast.Term
+
+type parseCacheKey struct{}
+
+func withParseCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, parseCacheKey{}, parseCache{})
+}
+
+func imageParse(bctx rego.BuiltinContext, ref *ast.Term) (*ast.Term, error) {
 	s, err := builtinString(ref, 1)
 	if err != nil {
 		return nil, err
 	}
+	var cache parseCache
+	if bctx.Context != nil {
+		cache, _ = bctx.Context.Value(parseCacheKey{}).(parseCache)
+	}
+	if t, ok := cache[s]; ok {
+		return t, nil
+	}
+	t := parseTerm(s)
+	if cache != nil {
+		cache[s] = t
+	}
+	return t, nil
+}
+
+func parseTerm(s string) *ast.Term {
 	r, perr := imageref.Parse(s)
 	if perr != nil {
 		reason := perr.Error()
@@ -75,7 +102,7 @@ func imageParse(_ rego.BuiltinContext, ref *ast.Term) (*ast.Term, error) {
 			ast.Item(ast.StringTerm("valid"), ast.BooleanTerm(false)),
 			ast.Item(ast.StringTerm("error"), ast.StringTerm(reason)),
 			ast.Item(ast.StringTerm("original"), ast.StringTerm(s)),
-		), nil
+		)
 	}
 	return ast.ObjectTerm(
 		ast.Item(ast.StringTerm("valid"), ast.BooleanTerm(true)),
@@ -88,7 +115,7 @@ func imageParse(_ rego.BuiltinContext, ref *ast.Term) (*ast.Term, error) {
 		ast.Item(ast.StringTerm("digest"), ast.StringTerm(r.Digest)),
 		ast.Item(ast.StringTerm("pinned"), ast.BooleanTerm(r.Pinned())),
 		ast.Item(ast.StringTerm("normalized"), ast.StringTerm(r.Normalized)),
-	), nil
+	)
 }
 
 func imageMatches(_ rego.BuiltinContext, ref, pattern *ast.Term) (*ast.Term, error) {
