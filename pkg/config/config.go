@@ -17,6 +17,7 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/defaults"
 	"github.com/tollgate-dev/tollgate/pkg/policy"
 	"github.com/tollgate-dev/tollgate/pkg/quota"
+	"github.com/tollgate-dev/tollgate/pkg/workload"
 )
 
 // APIVersion and Kind identify a config file.
@@ -32,6 +33,7 @@ type Config struct {
 	Defaults   Defaults        `json:"defaults,omitempty"`
 	Quota      Quota           `json:"quota,omitempty"`
 	Policies   policy.Settings `json:"policies,omitempty"`
+	Workloads  Workloads       `json:"workloads,omitempty"`
 }
 
 // Defaults holds the cluster-wide defaults profiles.
@@ -54,6 +56,17 @@ type Quota struct {
 	Mode          quota.Mode      `json:"mode,omitempty"`
 	WarnThreshold int             `json:"warnThreshold,omitempty"`
 	LedgerTTL     metav1.Duration `json:"ledgerTTL,omitempty"`
+}
+
+// Workloads is the `workloads:` block: checks of the Pods a workload
+// (Deployment, Job, ...) will create, made when the workload is applied.
+type Workloads struct {
+	// Enabled defaults to true.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Quota, Limits and Policies are warn (default), deny or off each.
+	Quota    workload.Mode `json:"quota,omitempty"`
+	Limits   workload.Mode `json:"limits,omitempty"`
+	Policies workload.Mode `json:"policies,omitempty"`
 }
 
 // Default is the config used when no file is given: quota predictions deny,
@@ -153,12 +166,42 @@ func (c *Config) complete() error {
 			errs = append(errs, fmt.Errorf("policies.settings.%s.exemptNamespaces: %w", name, err))
 		}
 	}
+	errs = append(errs, c.Workloads.complete()...)
 	return errors.Join(errs...)
+}
+
+// complete validates the workloads block and fills its defaults.
+func (w *Workloads) complete() []error {
+	var errs []error
+	if w.Enabled == nil {
+		enabled := true
+		w.Enabled = &enabled
+	}
+	for _, m := range []struct {
+		name string
+		mode *workload.Mode
+	}{{"quota", &w.Quota}, {"limits", &w.Limits}, {"policies", &w.Policies}} {
+		switch {
+		case *m.mode == "":
+			*m.mode = workload.ModeWarn
+		case !m.mode.Valid():
+			errs = append(errs, fmt.Errorf("workloads.%s: %q is not one of warn, deny, off", m.name, *m.mode))
+		}
+	}
+	return errs
 }
 
 // QuotaOptions is the quota block as the quota check takes it.
 func (c *Config) QuotaOptions() quota.Options {
 	return quota.Options{Mode: c.Quota.Mode, WarnThreshold: c.Quota.WarnThreshold, LedgerTTL: c.Quota.LedgerTTL.Duration}
+}
+
+// WorkloadOptions is the workloads block as the workload checks take it.
+func (c *Config) WorkloadOptions() workload.Options {
+	return workload.Options{
+		Enabled: c.Workloads.Enabled == nil || *c.Workloads.Enabled,
+		Quota:   c.Workloads.Quota, Limits: c.Workloads.Limits, Policies: c.Workloads.Policies,
+	}
 }
 
 // ProfilesFor returns, in file order, the profiles whose selector matches ns.

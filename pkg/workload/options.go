@@ -1,5 +1,10 @@
 package workload
 
+import (
+	"encoding/json"
+	"fmt"
+)
+
 // Mode says what a finding of one kind of check does.
 type Mode string
 
@@ -35,4 +40,20 @@ func (m Mode) Valid() bool {
 		return true
 	}
 	return false
+}
+
+// UnmarshalJSON reads a mode. YAML 1.1 (which the config reader follows)
+// turns an unquoted off into the boolean false; that is read as off, so
+// `quota: off` means what it says.
+func (m *Mode) UnmarshalJSON(data []byte) error {
+	if string(data) == "false" {
+		*m = ModeOff
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("mode must be one of warn, deny, off: %w", err)
+	}
+	*m = Mode(s)
+	return nil
 }
