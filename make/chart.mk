@@ -26,7 +26,7 @@ certs:
 
 ## image-check: build the binary as the Dockerfile does; check it is static and runs unprivileged on a read-only dir
 image-check:
-	TOLLGATE_IMAGE_CHECK=1 go test -count=1 -run 'TestDocker|TestImageBinary' -v ./test/chart/...
+	TOLLGATE_IMAGE_CHECK=1 go test -count=1 -timeout 30m -run 'TestDocker|TestImageBinary' -v ./test/chart/...
 
 ## dockerfile-lint: lint the Dockerfile (hadolint is not packaged for Debian; this uses dockerfile-utils from npm)
 dockerfile-lint:
