@@ -93,6 +93,7 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	})
 	hookServer.Register(tgwebhook.MutatePodPath, &admission.Webhook{Handler: &tgwebhook.PodMutator{Pipeline: p, Recorder: m}})
 	hookServer.Register(tgwebhook.ValidatePodPath, &admission.Webhook{Handler: &tgwebhook.PodValidator{Pipeline: p, Recorder: m}})
+	hookServer.Register(tgwebhook.ValidateWorkloadsPath, &admission.Webhook{Handler: &tgwebhook.WorkloadValidator{Pipeline: p, Facts: cluster.Cache{Reader: mgr.GetCache()}, Targets: tgwebhook.APITargets{Reader: mgr.GetAPIReader()}, OwnNamespace: opts.Namespace, Recorder: m}})
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return fmt.Errorf("add healthz: %w", err)

@@ -1,0 +1,91 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/tollgate-dev/tollgate/pkg/pipeline"
+	"github.com/tollgate-dev/tollgate/pkg/workload"
+)
+
+// ValidateWorkloadsPath is where the workload webhook is served.
+const ValidateWorkloadsPath = "/validate-workloads"
+
+// WorkloadValidator serves /validate-workloads: it checks the Pods a
+// Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController,
+// Job or CronJob (or a scale of one) will create.
+type WorkloadValidator struct {
+	// Pipeline gives the config and policies in force.
+	Pipeline *pipeline.Pipeline
+	Facts    workload.Facts
+	// Targets reads the workload behind a scale request; nil skips those.
+	Targets      workload.Targets
+	OwnNamespace string
+	Recorder     Recorder
+}
+
+// Handle implements admission.Handler.
+func (v *WorkloadValidator) Handle(ctx context.Context, ar admission.Request) admission.Response {
+	req, err := workload.DecodeRequest(&ar.AdmissionRequest)
+	if err != nil {
+		return badRequest(ctx, v.Recorder, "validate-workloads", err)
+	}
+	out, err := workload.Review(ctx, WorkloadEnv(v.Pipeline.State(), v.Facts, v.Targets, v.OwnNamespace), req)
+	if err != nil {
+		return malfunction(ctx, v.Recorder, "validate-workloads", err)
+	}
+	record(v.Recorder, "validate-workloads", out.Reasons, len(out.Warnings))
+	if out.Allowed() {
+		return admission.Allowed("").WithWarnings(out.Warnings...)
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("denied", "codes", codes(out.Reasons))
+	return Deny(out)
+}
+
+// WorkloadEnv is what workload.Review needs, taken from the state in force;
+// `tollgate eval` builds it the same way.
+func WorkloadEnv(st *pipeline.State, facts workload.Facts, targets workload.Targets, ownNamespace string) workload.Env {
+	return workload.Env{
+		Facts: facts, Targets: targets, OwnNamespace: ownNamespace,
+		Policies: st.Policies, PolicySettings: st.Config.Policies,
+		ProfilesFor: st.Config.ProfilesFor, Options: st.Config.WorkloadOptions(),
+	}
+}
+
+// APITargets reads scale targets from the API server (a live GET, since
+// workloads are not cached; scale requests are rare next to Pod ones).
+type APITargets struct {
+	Reader client.Reader
+}
+
+// Workload implements workload.Targets.
+func (t APITargets) Workload(ctx context.Context, resource metav1.GroupVersionResource, namespace, name string) (*workload.Workload, error) {
+	var obj client.Object
+	switch resource.Group + "/" + resource.Resource {
+	case "apps/deployments":
+		obj = &appsv1.Deployment{}
+	case "apps/statefulsets":
+		obj = &appsv1.StatefulSet{}
+	case "apps/replicasets":
+		obj = &appsv1.ReplicaSet{}
+	case "/replicationcontrollers":
+		obj = &corev1.ReplicationController{}
+	default:
+		return nil, nil
+	}
+	if err := t.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("get %s %s/%s: %w", resource.Resource, namespace, name, err)
+	}
+	return workload.FromObject(obj)
+}
