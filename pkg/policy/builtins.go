@@ -20,8 +20,11 @@ import (
 //	tollgate.image.pattern_error(pattern) -> string ("" when the pattern is valid)
 //
 // tollgate.image.parse never fails: an invalid reference yields
-// {"valid": false, "error": "..."} so a policy can report the image as a
-// violation instead of turning a bad Pod into an evaluation error.
+// {"valid": false, "error": "...", other fields ""/false} so a policy can
+// report the image as a violation instead of turning a bad Pod into an
+// evaluation error. Every key is always present (error is "" when valid),
+// and the result type is declared, so a typo such as ref.tagg is a compile
+// error.
 // tollgate.image.matches fails (an evaluation error, handled by
 // failureMode) when the pattern is invalid, because that is a
 // configuration bug; an invalid reference matches nothing.
@@ -92,21 +95,20 @@ func imageParse(bctx rego.BuiltinContext, ref *ast.Term) (*ast.Term, error) {
 }
 
 func parseTerm(s string) *ast.Term {
-	r, perr := imageref.Parse(s)
-	if perr != nil {
-		reason := perr.Error()
-		if pe, ok := perr.(*imageref.ParseError); ok {
+	r, err := imageref.Parse(s)
+	reason := ""
+	if err != nil {
+		r = imageref.Ref{Original: s}
+		reason = err.Error()
+		if pe, ok := err.(*imageref.ParseError); ok {
 			reason = pe.Reason
 		}
-		return ast.ObjectTerm(
-			ast.Item(ast.StringTerm("valid"), ast.BooleanTerm(false)),
-			ast.Item(ast.StringTerm("error"), ast.StringTerm(reason)),
-			ast.Item(ast.StringTerm("original"), ast.StringTerm(s)),
-		)
 	}
+	// Every key is always present, so policies and tests see one shape.
 	return ast.ObjectTerm(
-		ast.Item(ast.StringTerm("valid"), ast.BooleanTerm(true)),
-		ast.Item(ast.StringTerm("original"), ast.StringTerm(r.Original)),
+		ast.Item(ast.StringTerm("valid"), ast.BooleanTerm(err == nil)),
+		ast.Item(ast.StringTerm("error"), ast.StringTerm(reason)),
+		ast.Item(ast.StringTerm("original"), ast.StringTerm(s)),
 		ast.Item(ast.StringTerm("registry"), ast.StringTerm(r.Registry)),
 		ast.Item(ast.StringTerm("repository"), ast.StringTerm(r.Repository)),
 		ast.Item(ast.StringTerm("path"), ast.StringTerm(r.Path)),

@@ -44,6 +44,10 @@ func TestNewErrors(t *testing.T) {
 			files:   map[string]string{"dns.rego": "package tollgate.dns\n\ndeny contains msg if {\n\tnet.lookup_ip_addr(\"example.com\")\n\tmsg := \"x\"\n}\n"},
 			wantErr: []string{"dns.rego:4:", "undefined function net.lookup_ip_addr"},
 		},
+		"typo in a parse result field": {
+			files:   map[string]string{"typo.rego": "package tollgate.typo\n\ndeny contains msg if {\n\tsome c in input.object.spec.containers\n\tmsg := tollgate.image.parse(c.image).tagg\n}\n"},
+			wantErr: []string{"typo.rego:5: rego_type_error", "tagg"},
+		},
 		"policy package without deny or warn": {
 			files:   map[string]string{"typo.rego": "package tollgate.typo\n\ndenny contains \"x\"\n"},
 			wantErr: []string{"typo.rego (package tollgate.typo): a policy package must define a deny or warn rule"},

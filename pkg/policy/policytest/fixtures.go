@@ -29,20 +29,36 @@ type Want struct {
 	Warnings []string         `json:"warnings"`
 }
 
-// findCases returns every directory under dir holding request.yaml.
+// findCases returns every directory under dir holding request.yaml. A
+// want.yaml without a request.yaml is a stale case and an error.
 func findCases(dir string) ([]string, error) {
 	var cases []string
+	seen := map[string]bool{}
+	var wants []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && d.Name() == "request.yaml" {
+		switch {
+		case d.IsDir():
+		case d.Name() == "request.yaml":
 			cases = append(cases, filepath.Dir(p))
+			seen[filepath.Dir(p)] = true
+		case d.Name() == "want.yaml":
+			wants = append(wants, filepath.Dir(p))
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range wants {
+		if !seen[w] {
+			return nil, fmt.Errorf("%s: want.yaml without request.yaml (stale case?)", w)
+		}
+	}
 	sort.Strings(cases)
-	return cases, err
+	return cases, nil
 }
 
 // runCase reviews request.yaml and returns "" when the outcome matches
