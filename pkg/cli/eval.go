@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+	jsonpatch "gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +22,9 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/defaults"
 	"github.com/tollgate-dev/tollgate/pkg/loader"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
+	tgwebhook "github.com/tollgate-dev/tollgate/pkg/webhook"
+	"github.com/tollgate-dev/tollgate/pkg/workload"
 )
 
 type evalOptions struct {
@@ -35,10 +41,13 @@ func evalCommand(stdio IO) *cobra.Command {
 	var o evalOptions
 	cmd := &cobra.Command{
 		Use:   "eval -f POD.yaml [-n NAMESPACE] [--cluster CLUSTER.yaml ...] [--config CONFIG.yaml] [-o json|yaml|text]",
-		Short: "Run the admission pipeline (defaults, then limits, quota and policies) on a Pod offline",
+		Short: "Run the admission pipeline (defaults, then limits, quota and policies) on a Pod or a workload offline",
 		Long: `eval runs exactly what the webhooks run, on files instead of a cluster.
-The input is a Pod or a full AdmissionReview; -f - reads standard input.
-Cluster state (Namespaces, LimitRanges, ResourceQuotas with status.used) comes from --cluster files.
+The input is a Pod, a workload (Deployment, StatefulSet, DaemonSet, ReplicaSet,
+ReplicationController, Job, CronJob: its Pods are checked as /validate-workloads does)
+or a full AdmissionReview; -f - reads standard input.
+Cluster state (Namespaces, LimitRanges, ResourceQuotas with status.used) comes from --cluster files;
+workloads in them are the targets of scale subresource reviews.
 Exit code: 0 allowed, 1 denied, 2 bad input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -46,7 +55,7 @@ Exit code: 0 allowed, 1 denied, 2 bad input.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.file, "filename", "f", "", "Pod or AdmissionReview YAML/JSON file; - for standard input (required)")
+	f.StringVarP(&o.file, "filename", "f", "", "Pod, workload or AdmissionReview YAML/JSON file; - for standard input (required)")
 	f.StringVarP(&o.namespace, "namespace", "n", "", "namespace of the Pod, when its metadata has none")
 	f.StringArrayVar(&o.clusters, "cluster", nil, "multi-document YAML of Namespaces, LimitRanges and ResourceQuotas (repeatable)")
 	f.StringVar(&o.configFile, "config", "", "Tollgate config file (default: built-in defaults)")
@@ -72,18 +81,28 @@ func runEval(cmd *cobra.Command, o evalOptions, stdio IO) error {
 		return badInput(fmt.Errorf("%s: %w", source, err))
 	}
 	facts := cluster.NewStatic()
+	targets := workload.StaticTargets{}
 	for _, path := range o.clusters {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return badInput(fmt.Errorf("read cluster file: %w", err))
 		}
-		if err := facts.AddYAML(b, path); err != nil {
+		// Workloads in cluster files are the targets of scale requests.
+		rest, found, err := workload.SplitManifests(b)
+		if err != nil {
+			return badInput(fmt.Errorf("%s: %w", path, err))
+		}
+		maps.Copy(targets, found)
+		if err := facts.AddYAML(rest, path); err != nil {
 			return badInput(err)
 		}
 	}
 	st, err := loader.Load(cmd.Context(), loader.Sources{ConfigFile: o.configFile, PolicyDirs: o.policyDirs, NoBuiltinPolicies: o.noBuiltin})
 	if err != nil {
 		return badInput(err)
+	}
+	if ar.Kind.Kind != "Pod" || ar.Kind.Group != "" {
+		return evalWorkload(cmd, o, stdio, ar, source, tgwebhook.WorkloadEnv(st, facts, targets, ""))
 	}
 	out, err := pipeline.New(facts, st, pipeline.Options{}).Review(cmd.Context(), ar)
 	if err != nil {
@@ -134,10 +153,12 @@ func admissionRequest(data []byte, namespace string) (*admissionv1.AdmissionRequ
 		}
 		return review.Request, nil
 	case tm.Kind == "Pod" && (tm.APIVersion == "v1" || tm.APIVersion == ""):
+	case tm.Kind != workload.KindScale && workload.Supported(workload.KindOf(tm)):
+		return workloadRequest(data, tm, namespace)
 	case tm.Kind == "":
-		return nil, errors.New("no kind: want a Pod or an AdmissionReview")
+		return nil, errors.New("no kind: want a Pod, a workload or an AdmissionReview")
 	default:
-		return nil, fmt.Errorf("kind %q (apiVersion %q): want a v1 Pod or an AdmissionReview", tm.Kind, tm.APIVersion)
+		return nil, fmt.Errorf("kind %q (apiVersion %q): want a v1 Pod, a workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob) or an AdmissionReview", tm.Kind, tm.APIVersion)
 	}
 	var pod corev1.Pod
 	if err := yaml.UnmarshalStrict(data, &pod); err != nil {
@@ -194,6 +215,121 @@ func printOutcome(w io.Writer, format string, ar *admissionv1.AdmissionRequest, 
 	if len(out.Patch) > 0 && out.Object != nil {
 		fmt.Fprintf(&b, "  defaults set: %s\n", out.Object.Annotations[defaults.AnnotationDefaulted])
 	}
+	for _, r := range out.Reasons {
+		fmt.Fprintf(&b, "  denied [%s] %s\n", r.Code, r.Message)
+		if r.Path != "" {
+			fmt.Fprintf(&b, "      at %s\n", r.Path)
+		}
+	}
+	for _, warning := range out.Warnings {
+		fmt.Fprintf(&b, "  warning: %s\n", warning)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// workloadOutcome is eval's answer for a workload: the same shape as a
+// Pod's, with the workload unchanged (the workload webhook never patches).
+type workloadOutcome struct {
+	Allowed  bool                           `json:"allowed"`
+	Object   json.RawMessage                `json:"object,omitempty"`
+	Patch    []jsonpatch.JsonPatchOperation `json:"patch"`
+	Reasons  []verdict.Reason               `json:"reasons"`
+	Warnings []string                       `json:"warnings"`
+}
+
+// evalWorkload runs what /validate-workloads runs.
+func evalWorkload(cmd *cobra.Command, o evalOptions, stdio IO, ar *admissionv1.AdmissionRequest, source string, env workload.Env) error {
+	req, err := workload.DecodeRequest(ar)
+	if err != nil {
+		return badInput(fmt.Errorf("%s: %w", source, err))
+	}
+	v, err := workload.Review(cmd.Context(), env, req)
+	if err != nil {
+		return badInput(fmt.Errorf("%s: %w", source, err))
+	}
+	out := workloadOutcome{
+		Allowed: v.Allowed(), Object: json.RawMessage(ar.Object.Raw),
+		Patch: []jsonpatch.JsonPatchOperation{}, Reasons: append([]verdict.Reason{}, v.Reasons...), Warnings: append([]string{}, v.Warnings...),
+	}
+	if len(bytes.TrimSpace(ar.Object.Raw)) == 0 {
+		out.Object = nil
+	}
+	if err := printWorkloadOutcome(stdio.Out, o.output, ar, out); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	if !out.Allowed {
+		return &exitError{code: ExitDenied}
+	}
+	return nil
+}
+
+// workloadRequest makes a workload manifest into a CREATE request, as
+// kubectl apply would send it.
+func workloadRequest(data []byte, tm metav1.TypeMeta, namespace string) (*admissionv1.AdmissionRequest, error) {
+	var obj map[string]any
+	if err := yaml.Unmarshal(data, &obj); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", tm.Kind, err)
+	}
+	meta, _ := obj["metadata"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		obj["metadata"] = meta
+	}
+	ns, _ := meta["namespace"].(string)
+	switch {
+	case ns == "" && namespace == "":
+		return nil, fmt.Errorf("the %s has no metadata.namespace: pass -n NAMESPACE", tm.Kind)
+	case ns == "":
+		meta["namespace"] = namespace
+		ns = namespace
+	case namespace != "" && namespace != ns:
+		return nil, fmt.Errorf("-n %s differs from the %s's metadata.namespace %q", namespace, tm.Kind, ns)
+	}
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", tm.Kind, err)
+	}
+	gvk := workload.KindOf(tm)
+	w, err := workload.Decode(gvk, raw)
+	if err != nil {
+		return nil, err
+	}
+	return &admissionv1.AdmissionRequest{
+		UID:       "eval",
+		Kind:      gvk,
+		Resource:  metav1.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: workload.Resource(gvk.Kind)},
+		Namespace: ns,
+		Name:      w.Name,
+		Operation: admissionv1.Create,
+		Object:    runtime.RawExtension{Raw: raw},
+	}, nil
+}
+
+func printWorkloadOutcome(w io.Writer, format string, ar *admissionv1.AdmissionRequest, out workloadOutcome) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	case "yaml":
+		b, err := yaml.Marshal(out)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	var b strings.Builder
+	verdictWord := "ALLOWED"
+	if !out.Allowed {
+		verdictWord = "DENIED"
+	}
+	what := strings.ToLower(ar.Kind.Kind)
+	if ar.SubResource != "" {
+		what = ar.Resource.Resource + "/" + ar.SubResource
+	}
+	fmt.Fprintf(&b, "%s %s %s %q in namespace %q\n", verdictWord, strings.ToLower(string(ar.Operation)), what, ar.Name, ar.Namespace)
 	for _, r := range out.Reasons {
 		fmt.Fprintf(&b, "  denied [%s] %s\n", r.Code, r.Message)
 		if r.Path != "" {
