@@ -65,5 +65,8 @@ func decodePod(raw runtime.RawExtension, field string) (*corev1.Pod, error) {
 	if pod.Kind != "" && pod.Kind != "Pod" {
 		return nil, fmt.Errorf("request.%s has kind %q: %w", field, pod.Kind, ErrNotPod)
 	}
+	if err := checkQuantities(&pod, field); err != nil {
+		return nil, err
+	}
 	return &pod, nil
 }
