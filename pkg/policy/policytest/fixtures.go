@@ -2,7 +2,6 @@ package policytest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,118 +10,80 @@ import (
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
-	admissionv1 "k8s.io/api/admission/v1"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"sigs.k8s.io/yaml"
 
-	"github.com/tollgate-dev/tollgate/pkg/cluster"
 	"github.com/tollgate-dev/tollgate/pkg/config"
+	"github.com/tollgate-dev/tollgate/pkg/fixture"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
 	"github.com/tollgate-dev/tollgate/pkg/policy"
-	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
 
-// Want is the part of want.yaml a case is checked against. Other keys
-// (e.g. a patch, written by the fixture tests) are ignored.
-type Want struct {
-	Allowed  bool             `json:"allowed"`
-	Reasons  []verdict.Reason `json:"reasons"`
-	Warnings []string         `json:"warnings"`
-}
-
-// findCases returns every directory under dir holding request.yaml. A
+// findCases returns every case folder under dir (see pkg/fixture). A
 // want.yaml without a request.yaml is a stale case and an error.
 func findCases(dir string) ([]string, error) {
-	var cases []string
+	cases, err := fixture.Find(dir)
+	if err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
-	var wants []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	for _, c := range cases {
+		seen[c] = true
+	}
+	var stale []string
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && d.Name() == fixture.WantFile && !seen[filepath.Dir(p)] {
+			stale = append(stale, filepath.Dir(p))
 		}
-		switch {
-		case d.IsDir():
-		case d.Name() == "request.yaml":
-			cases = append(cases, filepath.Dir(p))
-			seen[filepath.Dir(p)] = true
-		case d.Name() == "want.yaml":
-			wants = append(wants, filepath.Dir(p))
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range wants {
-		if !seen[w] {
-			return nil, fmt.Errorf("%s: want.yaml without request.yaml (stale case?)", w)
-		}
+	if len(stale) > 0 {
+		sort.Strings(stale)
+		return nil, fmt.Errorf("%s without %s (stale case?): %s", fixture.WantFile, fixture.RequestFile, strings.Join(stale, ", "))
 	}
-	sort.Strings(cases)
 	return cases, nil
 }
 
-// runCase reviews request.yaml and returns "" when the outcome matches
-// want.yaml, else a got/want report. err means the case is broken.
+// runCase reviews the case through the pipeline and returns "" when the
+// outcome matches want.yaml, else a got/want report. err means the case is
+// broken (unreadable files, a config the policies reject, no want.yaml).
 func runCase(ctx context.Context, dir string, engine *policy.Engine, update bool) (string, error) {
-	var review admissionv1.AdmissionReview
-	if err := readYAML(filepath.Join(dir, "request.yaml"), &review, true); err != nil {
+	c, err := fixture.Load(dir)
+	if err != nil {
 		return "", err
 	}
-	var want Want
-	if err := readYAML(filepath.Join(dir, "want.yaml"), &want, !update); err != nil {
-		return "", err
-	}
-	cfg := config.Default()
-	if data, err := os.ReadFile(filepath.Join(dir, "config.yaml")); err == nil {
-		if cfg, err = config.Parse(data); err != nil {
-			return "", fmt.Errorf("config.yaml: %w", err)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", err
+	cfg := c.Config
+	if cfg == nil {
+		cfg = config.Default()
 	}
 	if err := engine.Validate(cfg.Policies); err != nil {
-		return "", fmt.Errorf("config.yaml: %w", err)
+		return "", fmt.Errorf("%s: %w", fixture.ConfigFile, err)
 	}
-	facts := cluster.NewStatic()
-	if data, err := os.ReadFile(filepath.Join(dir, "cluster.yaml")); err == nil {
-		if err := facts.AddYAML(data, "cluster.yaml"); err != nil {
-			return "", err
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", err
-	}
-	p := pipeline.New(facts, &pipeline.State{Config: cfg, Policies: engine}, pipeline.Options{})
-	out, err := p.Review(ctx, review.Request)
+	p := pipeline.New(c.Facts, &pipeline.State{Config: cfg, Policies: engine}, pipeline.Options{})
+	out, err := p.Review(ctx, c.Review.Request)
 	if err != nil {
 		return "", fmt.Errorf("review: %w", err)
 	}
-	got := Want{Allowed: out.Allowed, Reasons: out.Reasons, Warnings: out.Warnings}
+	got := fixture.Want{Allowed: out.Allowed, Reasons: out.Reasons, Warnings: out.Warnings}
 	if update {
 		b, err := yaml.Marshal(got)
 		if err != nil {
 			return "", err
 		}
-		return "", os.WriteFile(filepath.Join(dir, "want.yaml"), b, 0o644)
+		return "", os.WriteFile(c.Path(fixture.WantFile), b, 0o644)
 	}
-	if equal(got, want) {
+	if c.Want == nil {
+		return "", fmt.Errorf("missing %s (run with -update to write it, then review it)", fixture.WantFile)
+	}
+	if cmp.Equal(*c.Want, got, cmpopts.EquateEmpty()) {
 		return "", nil
 	}
 	gy, _ := yaml.Marshal(got)
-	wy, _ := yaml.Marshal(want)
+	wy, _ := yaml.Marshal(*c.Want)
 	return fmt.Sprintf("    got:\n%s    want:\n%s", indentBlock(gy), indentBlock(wy)), nil
-}
-
-func equal(a, b Want) bool {
-	norm := func(w Want) Want {
-		if len(w.Reasons) == 0 {
-			w.Reasons = nil
-		}
-		if len(w.Warnings) == 0 {
-			w.Warnings = nil
-		}
-		return w
-	}
-	return cmp.Equal(norm(a), norm(b))
 }
 
 func indentBlock(b []byte) string {
@@ -131,18 +92,4 @@ func indentBlock(b []byte) string {
 		sb.WriteString("      " + line + "\n")
 	}
 	return sb.String()
-}
-
-func readYAML(path string, v any, required bool) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		if !required && errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	if err := yaml.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	return nil
 }
