@@ -113,6 +113,19 @@ func TestEvaluateShipped(t *testing.T) {
 			in:       create(pod(container("app", "evil.io/x:1"))),
 			settings: Settings{Rules: map[string]Rule{"allowed-registries": withExemptNS(registries("ghcr.io/acme/*"), map[string]string{corev1.LabelMetadataName: "team-a"})}},
 		},
+		"empty exemptNamespaces selector exempts nothing": {
+			in: create(pod(container("app", "evil.io/x:1"))),
+			settings: Settings{Rules: map[string]Rule{"allowed-registries": func() Rule {
+				r := registries("ghcr.io/acme/*")
+				r.ExemptNamespaces = &metav1.LabelSelector{}
+				return r
+			}()}},
+			want: verdict.Verdict{Reasons: []verdict.Reason{{
+				Code:    "policy.allowed-registries",
+				Path:    "spec.containers[0].image",
+				Message: `[allowed-registries] container "app" image "evil.io/x:1" is not from an allowed registry (allowed: ghcr.io/acme/*)`,
+			}}},
+		},
 		"other namespace not exempt": {
 			in: func() Input {
 				in := create(pod(container("app", "evil.io/x:1")))
