@@ -185,7 +185,7 @@ func runRegoTests(ctx context.Context, modules map[string]*ast.Module, opts Opti
 		return nil
 	}
 	ch, err := tester.NewRunner().
-		SetCompiler(policy.NewCompiler()).
+		SetCompiler(policy.NewCompiler().WithEnablePrintStatements(true)).
 		AddCustomBuiltins(policy.TesterBuiltins()).
 		RaiseBuiltinErrors(true).
 		SetTimeout(opts.Timeout).

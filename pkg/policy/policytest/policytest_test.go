@@ -68,7 +68,7 @@ func TestRunReportsFailures(t *testing.T) {
 		"no_busybox.rego": "package tollgate.no_busybox\n\ndeny contains {\"msg\": \"busybox\", \"path\": \"spec.containers[0].image\"} if {\n\tsome c in input.object.spec.containers\n\tendswith(tollgate.image.parse(c.image).repository, \"/busybox\")\n}\n",
 		"no_busybox_test.rego": "package tollgate.no_busybox_test\n\nimport data.tollgate.no_busybox\n\n" +
 			"test_denied if count(no_busybox.deny) == 1 with input as {\"object\": {\"spec\": {\"containers\": [{\"image\": \"busybox\"}]}}}\n\n" +
-			"test_wrong if count(no_busybox.deny) == 0 with input as {\"object\": {\"spec\": {\"containers\": [{\"image\": \"busybox\"}]}}}\n",
+			"test_wrong if {\n\tprint(\"debug output\")\n\tcount(no_busybox.deny) == 0 with input as {\"object\": {\"spec\": {\"containers\": [{\"image\": \"busybox\"}]}}}\n}\n",
 		"cases/denied/request.yaml": request,
 		"cases/denied/want.yaml":    "allowed: false\nreasons:\n- code: policy.no-busybox\n  message: '[no-busybox] busybox'\n  path: spec.containers[0].image\n",
 		"cases/wrong/request.yaml":  request,
@@ -86,6 +86,7 @@ func TestRunReportsFailures(t *testing.T) {
 	for _, want := range []string{
 		"--- FAIL: tollgate.no_busybox_test.test_wrong",
 		"no_busybox_test.rego:7: test rule is false or undefined",
+		"    output:\n    debug output",
 		"--- FAIL: " + filepath.ToSlash(filepath.Join(dir, "cases/wrong")),
 		"    got:\n      allowed: false\n",
 		"    want:\n      allowed: true\n",
