@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/policy"
 	"github.com/tollgate-dev/tollgate/pkg/verdict"
 	"github.com/tollgate-dev/tollgate/pkg/webhook"
+	"github.com/tollgate-dev/tollgate/pkg/workload"
 	"github.com/tollgate-dev/tollgate/policies"
 )
 
@@ -56,7 +58,7 @@ func TestFixtures(t *testing.T) {
 	}
 	for _, dir := range dirs {
 		t.Run(filepath.ToSlash(dir[len("fixtures/"):]), func(t *testing.T) {
-			c, err := fixture.Load(dir)
+			c, targets, err := loadCase(t, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,6 +70,10 @@ func TestFixtures(t *testing.T) {
 				t.Fatalf("config.yaml: %v", err)
 			}
 			p := pipeline.New(c.Facts, &pipeline.State{Config: cfg, Policies: engine}, pipeline.Options{})
+			if isWorkload(c.Review.Request) {
+				runWorkloadCase(t, c, p, targets)
+				return
+			}
 			viaHTTP := serveBoth(t, p, c.Review.Request)
 			viaEval := runEval(t, c)
 			if diff := cmp.Diff(viaHTTP, viaEval, cmpopts.EquateEmpty()); diff != "" {
@@ -222,4 +228,135 @@ func equalJSON(t *testing.T, raw []byte, pod *corev1.Pod) bool {
 		t.Fatal(err)
 	}
 	return cmp.Equal(&before, pod)
+}
+
+// isWorkload reports a case for /validate-workloads: any request whose kind
+// is not a core Pod.
+func isWorkload(req *admissionv1.AdmissionRequest) bool {
+	return req.Kind.Group != "" || req.Kind.Kind != "Pod"
+}
+
+// loadCase loads a case folder. Workload cases may list, in cluster.yaml,
+// the workloads their scale requests are about; those are returned as
+// targets and kept away from the Namespace/LimitRange/ResourceQuota reader
+// (by loading a copy of the folder without them), the same split eval does.
+func loadCase(t *testing.T, dir string) (*fixture.Case, workload.StaticTargets, error) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, fixture.ClusterFile))
+	if err != nil {
+		c, err := fixture.Load(dir)
+		return c, workload.StaticTargets{}, err
+	}
+	rest, targets, err := workload.SplitManifests(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, fixture.ClusterFile), err)
+	}
+	if len(targets) == 0 {
+		c, err := fixture.Load(dir)
+		return c, targets, err
+	}
+	tmp := t.TempDir()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, nil, err
+		}
+		if e.Name() == fixture.ClusterFile {
+			b = rest
+		}
+		if err := os.WriteFile(filepath.Join(tmp, e.Name()), b, 0o644); err != nil {
+			return nil, nil, err
+		}
+	}
+	c, err := fixture.Load(tmp)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.Dir = dir // eval reads, and -update writes, the real folder
+	return c, targets, nil
+}
+
+// runWorkloadCase sends a workload request to /validate-workloads and to
+// `tollgate eval`; both must agree with each other and with want.yaml, and
+// neither may change the workload.
+func runWorkloadCase(t *testing.T, c *fixture.Case, p *pipeline.Pipeline, targets workload.StaticTargets) {
+	t.Helper()
+	req := c.Review.Request
+	resp := serve(t, &admission.Webhook{Handler: &webhook.WorkloadValidator{Pipeline: p, Facts: c.Facts, Targets: targets}}, req)
+	if !resp.Allowed && (resp.Result == nil || resp.Result.Code != http.StatusForbidden) {
+		t.Fatalf("workload webhook: denial without 403: %+v", resp.Result)
+	}
+	if len(resp.Patch) > 0 {
+		t.Errorf("workload webhook returned a patch: %s", resp.Patch)
+	}
+	viaHTTP := fixture.Want{Allowed: resp.Allowed, Reasons: webhook.Reasons(resp), Warnings: resp.Warnings}
+	viaEval := runWorkloadEval(t, c)
+	if diff := cmp.Diff(viaHTTP, viaEval, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("HTTP handler and tollgate eval disagree (-http +eval):\n%s", diff)
+	}
+	if *update {
+		writeGolden(t, c, result{Want: viaHTTP}, false)
+		return
+	}
+	if c.Want == nil {
+		t.Fatalf("missing %s: run go test ./test/ -run TestFixtures -update", fixture.WantFile)
+	}
+	if diff := cmp.Diff(*c.Want, viaHTTP, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", fixture.WantFile, diff)
+	}
+	if c.WantObject != nil {
+		t.Errorf("stale %s: workloads are never mutated", fixture.WantObjectFile)
+	}
+}
+
+// runWorkloadEval runs `tollgate eval -o json` on a workload case and checks
+// the output's shape: the object unchanged, an empty patch.
+func runWorkloadEval(t *testing.T, c *fixture.Case) fixture.Want {
+	t.Helper()
+	args := []string{"eval", "-f", c.Path(fixture.RequestFile), "-o", "json"}
+	if c.Has(fixture.ClusterFile) {
+		args = append(args, "--cluster", c.Path(fixture.ClusterFile))
+	}
+	if c.Has(fixture.ConfigFile) {
+		args = append(args, "--config", c.Path(fixture.ConfigFile))
+	}
+	var stdout, stderr bytes.Buffer
+	code := cli.Run(context.Background(), args, cli.IO{In: bytes.NewReader(nil), Out: &stdout, Err: &stderr})
+	var out struct {
+		Allowed  bool             `json:"allowed"`
+		Object   json.RawMessage  `json:"object"`
+		Patch    []any            `json:"patch"`
+		Reasons  []verdict.Reason `json:"reasons"`
+		Warnings []string         `json:"warnings"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("tollgate eval exit %d, stderr %q: decode output: %v", code, stderr.String(), err)
+	}
+	if want := map[bool]int{true: cli.ExitOK, false: cli.ExitDenied}[out.Allowed]; code != want {
+		t.Fatalf("tollgate eval: allowed=%v but exit code %d (stderr %q)", out.Allowed, code, stderr.String())
+	}
+	if out.Patch == nil || len(out.Patch) > 0 {
+		t.Errorf("tollgate eval: patch %v, want []", out.Patch)
+	}
+	if raw := c.Review.Request.Object.Raw; len(raw) > 0 && !jsonEqual(t, raw, out.Object) {
+		t.Errorf("tollgate eval: object is not the request's workload unchanged:\n%s", out.Object)
+	}
+	return fixture.Want{Allowed: out.Allowed, Reasons: out.Reasons, Warnings: out.Warnings}
+}
+
+// jsonEqual compares two JSON documents by value.
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		return false
+	}
+	return cmp.Equal(x, y)
 }

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/tollgate-dev/tollgate/pkg/quota"
 )
@@ -23,30 +24,33 @@ func describe(w *Workload, a ask, res quota.Copies) []finding {
 	}
 	for _, s := range res.Short {
 		need := quota.FormatQuantity(s.Resource, s.Need)
-		each := quota.FormatQuantity(s.Resource, s.Each)
+		each := ""
+		if a.copies > 1 {
+			each = fmt.Sprintf(" (%s each)", quota.FormatQuantity(s.Resource, s.Each))
+		}
 		free := quota.FormatQuantity(s.Resource, s.Free)
 		var msg, path string
 		switch a.phase {
 		case phaseCreate:
 			path = replicasPath(w)
-			msg = fmt.Sprintf("%s needs %s %s across %s (%s each); quota %q allows %s more: %s",
+			msg = fmt.Sprintf("%s needs %s %s across %s%s; quota %q allows %s more: %s",
 				w.Subject(), s.Resource, need, count(a.copies, w), each, s.Quota, free, outcome(s.Fit, a.copies, w))
 		case phaseScale:
 			path = replicasPath(w)
-			msg = fmt.Sprintf("scaling %s from %d to %d %s needs %s %s more for the %s (%s each); quota %q allows %s more: %s",
-				w.Subject(), a.from, a.from+a.copies, plural(w, a.from+a.copies), s.Resource, need, count(a.copies, w, "new"), each, s.Quota, free, outcome(s.Fit, a.copies, w))
+			msg = fmt.Sprintf("scaling %s from %d to %d %s needs %s %s more for the %s%s; quota %q allows %s more: %s",
+				w.Subject(), a.from, a.from+a.copies, plural(w, a.from+a.copies), s.Resource, need, count(a.copies, w, "new"), each, s.Quota, free, outcome(s.Fit, a.copies, w, "new"))
 		case phaseSurge:
 			path = w.TemplatePath
-			msg = fmt.Sprintf("rolling out %s starts %s (maxSurge %s) while all old Pods still run, needing %s %s (%s each); quota %q allows %s more: %s",
+			msg = fmt.Sprintf("rolling out %s starts %s (maxSurge %s) while all old Pods still run, needing %s %s%s; quota %q allows %s more: %s",
 				w.Subject(), pods(a.copies, "new"), w.SurgeSpec, s.Resource, need, each, s.Quota, free, surgeOutcome(s.Fit, a.copies, w))
 		case phaseRollout:
 			path = w.TemplatePath
-			msg = fmt.Sprintf("once rolled out, %s needs %s %s across %s (%s each), counting its %d old Pods as gone; quota %q allows %s: %s",
-				w.Subject(), s.Resource, need, count(a.copies, w, "new"), each, a.freed, s.Quota, free, outcome(s.Fit, a.copies, w))
+			msg = fmt.Sprintf("once rolled out, %s needs %s %s across %s%s, counting its %d old Pods as gone; quota %q allows %s: %s",
+				w.Subject(), s.Resource, need, count(a.copies, w, "new"), each, a.freed, s.Quota, free, outcome(s.Fit, a.copies, w, "new"))
 		case phasePerNode:
 			path = w.TemplatePath
 			msg = fmt.Sprintf("%s needs %s %s for its Pod on each node; quota %q allows %s more: its Pod will fail to start on every node",
-				w.Subject(), s.Resource, each, s.Quota, free)
+				w.Subject(), s.Resource, quota.FormatQuantity(s.Resource, s.Each), s.Quota, free)
 		}
 		out = append(out, finding{quota.CodeExceeded, path, msg})
 	}
@@ -54,10 +58,10 @@ func describe(w *Workload, a ask, res quota.Copies) []finding {
 }
 
 // outcome says how many of n Pods start: "2 replicas fit, 1 will fail to start".
-func outcome(fit, n int, w *Workload) string {
+func outcome(fit, n int, w *Workload, adjective ...string) string {
 	switch {
 	case fit == 0 && n == 1:
-		return fmt.Sprintf("the %s will fail to start", plural(w, 1))
+		return fmt.Sprintf("the %s will fail to start", strings.TrimPrefix(count(1, w, adjective...), "1 "))
 	case fit == 0:
 		return fmt.Sprintf("none fits, all %d will fail to start", n)
 	}
@@ -65,7 +69,7 @@ func outcome(fit, n int, w *Workload) string {
 	if fit == 1 {
 		verb = "fits"
 	}
-	return fmt.Sprintf("%s %s, %d will fail to start", count(fit, w), verb, n-fit)
+	return fmt.Sprintf("%s %s, %d will fail to start", count(fit, w, adjective...), verb, n-fit)
 }
 
 // surgeOutcome says what a rollout does when its surge does not fit.
