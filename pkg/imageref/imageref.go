@@ -88,6 +88,7 @@ type ParseError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("invalid image reference %q: %s", e.Ref, e.Reason)
 }
