@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tollgate-dev/tollgate/test/bench/workload"
+	"github.com/tollgate-dev/tollgate/test/harness"
+)
+
+func resourceZero() *resource.Quantity { return resource.NewQuantity(0, resource.DecimalSI) }
+
+// cell is one measured set of Pod creates.
+type cell struct {
+	hook, mode string
+	conc       int
+	lat        []time.Duration // sorted
+	errors     int
+	firstErr   string
+}
+
+func (c cell) pct(p float64) time.Duration {
+	return result{Latencies: c.lat}.pct(p)
+}
+
+func cmdE2E(args []string) error {
+	fs := flag.NewFlagSet("e2e", flag.ExitOnError)
+	conc := fs.String("concurrency", "1,10,100", "concurrencies")
+	count := fs.Int("creates", 300, "Pod creates per cell")
+	cellTimeout := fs.Duration("cell-timeout", 2*time.Minute, "time bound per cell")
+	rssNamespaces := fs.Int("rss-namespaces", 5000, "namespaces (each with 2 LimitRanges and 2 quotas) to create before reading Tollgate's RSS; 0 skips")
+	md := fs.String("markdown", "", "also write the tables to this file")
+	_ = fs.Parse(args)
+	var concs []int
+	for _, c := range strings.Split(*conc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 {
+			return fmt.Errorf("bad -concurrency %q", *conc)
+		}
+		concs = append(concs, n)
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer cancel()
+	defer harness.StopAll()
+
+	begin := time.Now()
+	c, err := startCluster(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.cp.Stop()
+	tg, err := c.startTollgate(ctx)
+	if err != nil {
+		return err
+	}
+	defer tg.Stop()
+	fmt.Fprintf(os.Stderr, "e2e: control plane and tollgate up in %s\n", time.Since(begin).Round(time.Millisecond))
+
+	var cells []cell
+	for _, hook := range []string{"none", "tollgate"} {
+		if hook == "tollgate" {
+			if err := c.register(ctx, tg); err != nil {
+				return err
+			}
+		}
+		for _, mode := range []string{"dry-run", "create"} {
+			for _, n := range concs {
+				ns := fmt.Sprintf("e2e-%s-%s-c%d", hook, mode, n)
+				if err := c.seed(ctx, ns, true); err != nil {
+					return err
+				}
+				if hook == "tollgate" {
+					// The cache must hold the new namespace before the first create.
+					time.Sleep(500 * time.Millisecond)
+				}
+				// Warm-up: connections, caches, the webhook client.
+				creates(ctx, c, ns, "dry-run", min(n, 10), 50, *cellTimeout)
+				r := creates(ctx, c, ns, mode, n, *count, *cellTimeout)
+				r.hook = hook
+				cells = append(cells, r)
+				fmt.Fprintf(os.Stderr, "  webhook=%-8s %-7s c=%-3d p50 %s p99 %s errors %d %s\n", hook, mode, n, ms(r.pct(50)), ms(r.pct(99)), r.errors, r.firstErr)
+			}
+		}
+	}
+	out := e2eTable(cells, *count)
+
+	if *rssNamespaces > 0 {
+		t, err := rssRun(ctx, c, tg, *rssNamespaces)
+		if err != nil {
+			return err
+		}
+		out += t
+	}
+	fmt.Print(out)
+	if *md != "" {
+		return os.WriteFile(*md, []byte(out), 0o644)
+	}
+	return nil
+}
+
+// creates makes count workload Pods (Good: it passes the in-tree quota
+// plugin without Tollgate's defaults too) with n workers and returns the
+// latency of each create.
+func creates(ctx context.Context, c *cluster, ns, mode string, n, count int, timeout time.Duration) cell {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var opts metav1.CreateOptions
+	if mode == "dry-run" {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	pods := []*corev1.Pod{workload.Pod(workload.Good, ns, ""), workload.Pod(workload.Good, ns, "")}
+	for _, p := range pods {
+		p.GenerateName = "checkout-"
+		p.UID = ""
+	}
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		lat      []time.Duration
+		errs     int
+		firstErr string
+		wg       sync.WaitGroup
+	)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var local []time.Duration
+			for ctx.Err() == nil {
+				i := next.Add(1)
+				if int(i) > count {
+					break
+				}
+				start := time.Now()
+				_, err := c.client.CoreV1().Pods(ns).Create(ctx, pods[i%2], opts)
+				d := time.Since(start)
+				if err != nil {
+					mu.Lock()
+					errs++
+					if firstErr == "" {
+						firstErr = err.Error()
+					}
+					mu.Unlock()
+					continue
+				}
+				local = append(local, d)
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	return cell{mode: mode, conc: n, lat: lat, errors: errs, firstErr: firstErr}
+}
+
+func e2eTable(cells []cell, count int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nPod create latency through kube-apiserver %s on 127.0.0.1 (%d creates per cell; client-side, ms; added = Tollgate minus no webhook, per percentile)\n\n", harness.ControlPlaneVersion, count)
+	fmt.Fprintln(&b, "| mode | concurrency | no webhook p50 | no webhook p99 | tollgate p50 | tollgate p99 | added p50 | added p99 | errors (none/tollgate) |")
+	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---|")
+	find := func(hook, mode string, n int) *cell {
+		for i := range cells {
+			if cells[i].hook == hook && cells[i].mode == mode && cells[i].conc == n {
+				return &cells[i]
+			}
+		}
+		return nil
+	}
+	for _, c := range cells {
+		if c.hook != "none" {
+			continue
+		}
+		t := find("tollgate", c.mode, c.conc)
+		if t == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d/%d |\n", c.mode, c.conc,
+			ms(c.pct(50)), ms(c.pct(99)), ms(t.pct(50)), ms(t.pct(99)),
+			ms(t.pct(50)-c.pct(50)), ms(t.pct(99)-c.pct(99)), c.errors, t.errors)
+	}
+	return b.String()
+}
+
+// rssRun creates n namespaces with 2 LimitRanges and 2 quotas each (quota
+// status included), waits for Tollgate's cache to hold them, sends some
+// dry-run creates across them and reads Tollgate's RSS.
+func rssRun(ctx context.Context, c *cluster, tg *harness.Tollgate, n int) (string, error) {
+	pid := tg.Process().PID
+	rss0, _, err := vmRSS(pid)
+	if err != nil {
+		return "", err
+	}
+	begin := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1))
+				if i > n {
+					return
+				}
+				if err := c.seedSmall(ctx, fmt.Sprintf("rss-%05d", i)); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return "", firstErr
+	}
+	created := time.Since(begin)
+	// Let the informers catch up, then touch a spread of namespaces.
+	last := fmt.Sprintf("rss-%05d", n)
+	if err := harness.Poll(ctx, 500*time.Millisecond, func(ctx context.Context) (bool, error) {
+		p := workload.Pod(workload.Good, last, "probe")
+		p.UID = ""
+		_, err := c.client.CoreV1().Pods(last).Create(ctx, p, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return err == nil, nil
+	}); err != nil {
+		return "", fmt.Errorf("namespace %s never admitted a Pod: %w", last, err)
+	}
+	time.Sleep(3 * time.Second)
+	for i := 1; i <= 200; i++ {
+		ns := fmt.Sprintf("rss-%05d", 1+(i*7919)%n)
+		p := workload.Pod(workload.NeedsDefaults, ns, "probe")
+		p.UID = ""
+		_, _ = c.client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	}
+	rss, hwm, err := vmRSS(pid)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nTollgate memory with %d namespaces, %d LimitRanges and %d ResourceQuotas (with status) cached (created in %s)\n\n", n+7, 2*n+35, 2*n+70, created.Round(time.Second))
+	fmt.Fprintln(&b, "| RSS before (MiB) | RSS after (VmRSS, MiB) | peak (VmHWM, MiB) |")
+	fmt.Fprintln(&b, "|---:|---:|---:|")
+	fmt.Fprintf(&b, "| %.1f | %.1f | %.1f |\n", rss0, rss, hwm)
+	return b.String(), nil
+}
+
+// seedSmall creates a namespace with 2 LimitRanges and 2 quotas (with status).
+func (c *cluster) seedSmall(ctx context.Context, ns string) error {
+	if _, err := c.client.CoreV1().Namespaces().Create(ctx, workload.NamespaceObject(ns), metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create namespace %s: %w", ns, err)
+	}
+	for _, lr := range workload.LimitRanges(ns)[:2] {
+		if _, err := c.client.CoreV1().LimitRanges(ns).Create(ctx, &lr, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create limit range: %w", err)
+		}
+	}
+	for _, q := range workload.Quotas(ns)[:2] {
+		if err := c.createQuota(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scrape returns the text of a metrics endpoint.
+func scrape(url string) (string, error) {
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	resp, err := hc.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
