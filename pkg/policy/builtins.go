@@ -64,15 +64,62 @@ var (
 	}
 )
 
-// parseCache remembers tollgate.image.parse results for one Evaluate call,
-// so the policies of one request parse each image once. OPA memoizes only
-// within a single query. Policies run one after another, so no lock.
-type parseCache map[string]*ast.Term
+// requestCache remembers image parsing work for one Evaluate call, so the
+// policies of one request parse each image and pattern once (OPA memoizes
+// only within a single query). Policies run one after another: no lock.
+type requestCache struct {
+	terms    map[string]*ast.Term // tollgate.image.parse results
+	refs     map[string]refResult
+	patterns map[string]patternResult
+}
 
-type parseCacheKey struct{}
+type refResult struct {
+	ref imageref.Ref
+	err error
+}
 
-func withParseCache(ctx context.Context) context.Context {
-	return context.WithValue(ctx, parseCacheKey{}, parseCache{})
+type patternResult struct {
+	p   imageref.Pattern
+	err error
+}
+
+type requestCacheKey struct{}
+
+func withRequestCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, requestCacheKey{}, &requestCache{
+		terms:    map[string]*ast.Term{},
+		refs:     map[string]refResult{},
+		patterns: map[string]patternResult{},
+	})
+}
+
+// cacheOf returns the request's cache, or a throwaway one outside Evaluate
+// (Rego unit tests).
+func cacheOf(bctx rego.BuiltinContext) *requestCache {
+	if bctx.Context != nil {
+		if c, ok := bctx.Context.Value(requestCacheKey{}).(*requestCache); ok {
+			return c
+		}
+	}
+	return &requestCache{terms: map[string]*ast.Term{}, refs: map[string]refResult{}, patterns: map[string]patternResult{}}
+}
+
+func (c *requestCache) parse(s string) (imageref.Ref, error) {
+	if r, ok := c.refs[s]; ok {
+		return r.ref, r.err
+	}
+	ref, err := imageref.Parse(s)
+	c.refs[s] = refResult{ref, err}
+	return ref, err
+}
+
+func (c *requestCache) pattern(s string) (imageref.Pattern, error) {
+	if r, ok := c.patterns[s]; ok {
+		return r.p, r.err
+	}
+	p, err := imageref.CompilePattern(s)
+	c.patterns[s] = patternResult{p, err}
+	return p, err
 }
 
 func imageParse(bctx rego.BuiltinContext, ref *ast.Term) (*ast.Term, error) {
@@ -80,22 +127,17 @@ func imageParse(bctx rego.BuiltinContext, ref *ast.Term) (*ast.Term, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cache parseCache
-	if bctx.Context != nil {
-		cache, _ = bctx.Context.Value(parseCacheKey{}).(parseCache)
-	}
-	if t, ok := cache[s]; ok {
+	cache := cacheOf(bctx)
+	if t, ok := cache.terms[s]; ok {
 		return t, nil
 	}
-	t := parseTerm(s)
-	if cache != nil {
-		cache[s] = t
-	}
+	r, perr := cache.parse(s)
+	t := parseTerm(s, r, perr)
+	cache.terms[s] = t
 	return t, nil
 }
 
-func parseTerm(s string) *ast.Term {
-	r, err := imageref.Parse(s)
+func parseTerm(s string, r imageref.Ref, err error) *ast.Term {
 	reason := ""
 	if err != nil {
 		r = imageref.Ref{Original: s}
@@ -120,20 +162,25 @@ func parseTerm(s string) *ast.Term {
 	)
 }
 
-func imageMatches(_ rego.BuiltinContext, ref, pattern *ast.Term) (*ast.Term, error) {
+func imageMatches(bctx rego.BuiltinContext, ref, pattern *ast.Term) (*ast.Term, error) {
 	r, err := builtinString(ref, 1)
 	if err != nil {
 		return nil, err
 	}
-	p, err := builtinString(pattern, 2)
+	ps, err := builtinString(pattern, 2)
 	if err != nil {
 		return nil, err
 	}
-	ok, err := imageref.Matches(r, p)
+	cache := cacheOf(bctx)
+	p, err := cache.pattern(ps)
 	if err != nil {
 		return nil, err
 	}
-	return ast.BooleanTerm(ok), nil
+	parsed, err := cache.parse(r)
+	if err != nil {
+		return ast.BooleanTerm(false), nil // an invalid reference matches nothing
+	}
+	return ast.BooleanTerm(p.Match(parsed)), nil
 }
 
 func imagePatternError(_ rego.BuiltinContext, pattern *ast.Term) (*ast.Term, error) {

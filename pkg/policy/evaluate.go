@@ -54,7 +54,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 	}
 	var doc *document
 	nsLabels := namespaceLabels(in)
-	ctx = withParseCache(ctx)
+	ctx = withRequestCache(ctx)
 	for _, p := range e.policies {
 		rule := s.Rules[p.info.Name]
 		action := rule.Action
