@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	jsonpatchv5 "github.com/evanphx/json-patch/v5"
@@ -22,6 +23,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/tollgate-dev/tollgate/pkg/cli"
+	"github.com/tollgate-dev/tollgate/pkg/cluster"
 	"github.com/tollgate-dev/tollgate/pkg/config"
 	"github.com/tollgate-dev/tollgate/pkg/fixture"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
@@ -359,4 +361,134 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 		return false
 	}
 	return cmp.Equal(x, y)
+}
+
+// TestWorkloadHandlerRejectsBadInput: malformed workload reviews get a 400
+// that says what is wrong, never a patch or a panic.
+func TestWorkloadHandlerRejectsBadInput(t *testing.T) {
+	engine, err := policy.New(t.Context(), policies.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	facts := fixtureFacts(t)
+	p := pipeline.New(facts, &pipeline.State{Config: config.Default(), Policies: engine}, pipeline.Options{})
+	h := &admission.Webhook{Handler: &webhook.WorkloadValidator{Pipeline: p, Facts: facts}}
+	const deploy = `"kind":{"group":"apps","version":"v1","kind":"Deployment"},"resource":{"group":"apps","version":"v1","resource":"deployments"}`
+	tests := map[string]struct {
+		req, wantMsg string
+	}{
+		"a Pod":                 {`{"uid":"1","kind":{"version":"v1","kind":"Pod"},"namespace":"a","operation":"CREATE","object":{}}`, "not a supported workload kind"},
+		"no namespace":          {`{"uid":"1",` + deploy + `,"operation":"CREATE","object":{}}`, "no namespace"},
+		"empty object":          {`{"uid":"1",` + deploy + `,"namespace":"a","operation":"CREATE"}`, "request.object: object is empty"},
+		"update without old":    {`{"uid":"1",` + deploy + `,"namespace":"a","operation":"UPDATE","object":{"spec":{}}}`, "request.oldObject: object is empty"},
+		"replicas not a number": {`{"uid":"1",` + deploy + `,"namespace":"a","operation":"CREATE","object":{"spec":{"replicas":"3"}}}`, "decode Deployment"},
+		"absurd quantity": {
+			`{"uid":"1",` + deploy + `,"namespace":"a","operation":"CREATE","object":{"spec":{"template":{"spec":{"containers":[{"name":"a","image":"a","resources":{"requests":{"memory":"1E1000000000"}}}]}}}}}`,
+			"spec.template.spec.containers[0].resources.requests memory: quantity out of range",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var req admissionv1.AdmissionRequest
+			if err := json.Unmarshal([]byte(tc.req), &req); err != nil {
+				t.Fatal(err)
+			}
+			resp := serve(t, h, &req)
+			if resp.Allowed || resp.Result == nil || resp.Result.Code != http.StatusBadRequest {
+				t.Fatalf("want a 400, got allowed=%v result=%+v", resp.Allowed, resp.Result)
+			}
+			if !strings.Contains(resp.Result.Message, tc.wantMsg) {
+				t.Errorf("message %q does not say %q", resp.Result.Message, tc.wantMsg)
+			}
+			if len(resp.Patch) > 0 {
+				t.Errorf("patch on a bad request: %s", resp.Patch)
+			}
+		})
+	}
+}
+
+// TestEvalWorkloadManifest: `tollgate eval -f deployment.yaml` takes a plain
+// manifest (as a CREATE), prints the warning in text, and exits 1 when a
+// deny mode refuses it.
+func TestEvalWorkloadManifest(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	manifest := write("deploy.yaml", `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: app, image: registry.example.com/app:1.0, resources: {requests: {cpu: "2"}}}
+`)
+	clusterFile := write("cluster.yaml", `apiVersion: v1
+kind: ResourceQuota
+metadata: {name: team-a, namespace: team-a}
+status:
+  hard: {requests.cpu: "8"}
+  used: {requests.cpu: "4"}
+`)
+	deny := write("config.yaml", "apiVersion: tollgate.dev/v1alpha1\nkind: Config\nworkloads: {quota: deny}\n")
+	const msg = `deployment "web" needs requests.cpu 6 across 3 replicas (2 each); quota "team-a" allows 4 more: 2 replicas fit, 1 will fail to start`
+	tests := map[string]struct {
+		args     []string
+		wantCode int
+		wantOut  []string
+	}{
+		"warns in text": {
+			args:     []string{"-n", "team-a"},
+			wantCode: cli.ExitOK,
+			wantOut:  []string{`ALLOWED create deployment "web" in namespace "team-a"`, "warning: quota.exceeded: " + msg},
+		},
+		"denied in deny mode": {
+			args:     []string{"-n", "team-a", "--config", deny},
+			wantCode: cli.ExitDenied,
+			wantOut:  []string{`DENIED create deployment "web"`, "denied [quota.exceeded] " + msg, "at spec.replicas"},
+		},
+		"json shape": {
+			args:     []string{"-n", "team-a", "-o", "json"},
+			wantCode: cli.ExitOK,
+			wantOut:  []string{`"allowed": true`, `"kind": "Deployment"`, `"patch": []`, `"reasons": []`, "needs requests.cpu 6 across 3 replicas"},
+		},
+		"no namespace": {
+			wantCode: cli.ExitBadInput,
+			wantOut:  []string{"pass -n NAMESPACE"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			args := append([]string{"eval", "-f", manifest, "--cluster", clusterFile}, tc.args...)
+			var stdout, stderr bytes.Buffer
+			code := cli.Run(context.Background(), args, cli.IO{In: bytes.NewReader(nil), Out: &stdout, Err: &stderr})
+			if code != tc.wantCode {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tc.wantCode, stderr.String())
+			}
+			all := stdout.String() + stderr.String()
+			for _, w := range tc.wantOut {
+				if !strings.Contains(all, w) {
+					t.Errorf("output does not contain %q:\n%s", w, all)
+				}
+			}
+		})
+	}
+}
+
+// fixtureFacts is a namespace "a" with nothing in it.
+func fixtureFacts(t *testing.T) *cluster.Static {
+	t.Helper()
+	s := cluster.NewStatic()
+	if err := s.AddYAML([]byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"), "facts"); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -60,7 +60,9 @@ func surgeOf(surge, unavailable string) deployOption {
 }
 
 func recreate() deployOption {
-	return func(d *appsv1.Deployment) { d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType} }
+	return func(d *appsv1.Deployment) {
+		d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+	}
 }
 
 func template(opts ...podOption) deployOption {
