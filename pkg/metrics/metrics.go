@@ -4,6 +4,11 @@
 package metrics
 
 import (
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tollgate-dev/tollgate/pkg/policy"
@@ -23,6 +28,8 @@ type Metrics struct {
 	generation     prometheus.Gauge
 	certExpiry     prometheus.Gauge
 	cacheSynced    prometheus.Gauge
+	quota          *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
 }
 
 // New creates the metrics and registers them with reg.
@@ -62,9 +69,18 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		cacheSynced: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tollgate_cache_synced", Help: "1 once the cache of Namespaces, LimitRanges and ResourceQuotas has synced.",
 		}),
+		quota: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_quota_outcomes_total",
+			Help: "Quota predictions that denied or warned, by outcome (deny, warn), reason code (quota.exceeded, quota.near-limit, quota.must-specify, quota.status-unknown) and quota resource (requests.cpu, limits.memory, pods, ...; \"other\" for extended and count/* resources).",
+		}, []string{"outcome", "code", "resource"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tollgate_webhook_request_duration_seconds",
+			Help:    "Time from reading an admission request to writing its answer, by webhook path; finer buckets below 10ms than controller_runtime_webhook_latency_seconds.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1, 2.5, 10},
+		}, []string{"webhook"}),
 	}
 	for _, c := range []prometheus.Collector{m.decisions, m.reasons, m.warnings, m.malfunctions, m.policyDuration,
-		m.policyResults, m.reloads, m.reloadSuccess, m.generation, m.certExpiry, m.cacheSynced} {
+		m.policyResults, m.reloads, m.reloadSuccess, m.generation, m.certExpiry, m.cacheSynced, m.quota, m.duration} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -77,10 +93,99 @@ func (m *Metrics) Decision(webhook string, allowed bool, reasons []verdict.Reaso
 	m.decisions.WithLabelValues(webhook, boolLabel(allowed)).Inc()
 	for _, r := range reasons {
 		m.reasons.WithLabelValues(webhook, r.Code).Inc()
+		if strings.HasPrefix(r.Code, "quota.") {
+			for _, res := range quotaResources(r.Code, r.Message) {
+				m.quota.WithLabelValues("deny", r.Code, res).Inc()
+			}
+		}
 	}
 	if warnings > 0 {
 		m.warnings.WithLabelValues(webhook).Add(float64(warnings))
 	}
+}
+
+// Warnings counts the quota warnings among an answer's warnings by code and
+// resource (tollgate_quota_outcomes_total{outcome="warn"}): near-limit
+// warnings, and every quota problem when quota.mode is warn.
+func (m *Metrics) Warnings(warnings []string) {
+	for _, w := range warnings {
+		code, msg, ok := strings.Cut(w, ": ")
+		if !ok || !strings.HasPrefix(code, "quota.") || !knownQuotaCodes[code] {
+			continue
+		}
+		for _, res := range quotaResources(code, msg) {
+			m.quota.WithLabelValues("warn", code, res).Inc()
+		}
+	}
+}
+
+// Instrument wraps a webhook handler to observe how long each request
+// takes, decoding and encoding included.
+func (m *Metrics) Instrument(webhook string, next http.Handler) http.Handler {
+	obs := m.duration.WithLabelValues(webhook)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		next.ServeHTTP(w, r)
+		obs.Observe(time.Since(start).Seconds())
+	})
+}
+
+var knownQuotaCodes = map[string]bool{"quota.exceeded": true, "quota.near-limit": true, "quota.must-specify": true, "quota.status-unknown": true}
+
+// The resource names in pkg/quota's messages (see its format.go and
+// headroom.go): "...: requests.cpu: requested 1, used ...; limits.cpu:
+// requested ...", "quota \"q\": requests.cpu will be ...", "must specify
+// limits.cpu for: a,b; requests.memory for: c", "resources: a,b".
+var (
+	reExceeded  = regexp.MustCompile(`(?:: |; )([a-z0-9A-Z./_-]+): requested `)
+	reNearLimit = regexp.MustCompile(`quota "[^"]*": ([a-z0-9A-Z./_-]+) will be `)
+	reSpecify   = regexp.MustCompile(`(?:must specify |; )([a-z0-9A-Z./_-]+) for: `)
+	reUnknown   = regexp.MustCompile(`resources: ([a-z0-9A-Z./_,-]+)`)
+)
+
+// quotaResources extracts the quota resources a quota reason or warning is
+// about, each mapped to a bounded label value; "unknown" when the message
+// names none.
+func quotaResources(code, msg string) []string {
+	var names []string
+	switch code {
+	case "quota.exceeded":
+		for _, m := range reExceeded.FindAllStringSubmatch(msg, -1) {
+			names = append(names, m[1])
+		}
+	case "quota.near-limit":
+		if m := reNearLimit.FindStringSubmatch(msg); m != nil {
+			names = append(names, m[1])
+		}
+	case "quota.must-specify":
+		for _, m := range reSpecify.FindAllStringSubmatch(msg, -1) {
+			names = append(names, m[1])
+		}
+	case "quota.status-unknown":
+		if m := reUnknown.FindStringSubmatch(msg); m != nil {
+			names = strings.Split(m[1], ",")
+		}
+	}
+	if len(names) == 0 {
+		return []string{"unknown"}
+	}
+	for i, n := range names {
+		names[i] = resourceLabel(n)
+	}
+	return names
+}
+
+// resourceLabel keeps label values bounded: the standard compute resources
+// a Pod is charged for pass through, anything else (extended resources,
+// hugepages, count/*) is "other".
+func resourceLabel(name string) string {
+	switch name {
+	case "cpu", "memory", "ephemeral-storage", "pods",
+		"requests.cpu", "requests.memory", "requests.ephemeral-storage", "requests.storage",
+		"limits.cpu", "limits.memory", "limits.ephemeral-storage":
+		return name
+	}
+	return "other"
 }
 
 // Malfunction implements webhook.Recorder.

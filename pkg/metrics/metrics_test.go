@@ -1,0 +1,163 @@
+package metrics
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tollgate-dev/tollgate/pkg/policy"
+	"github.com/tollgate-dev/tollgate/pkg/quota"
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
+)
+
+// TestEveryMetricIsEmitted drives each recording method once against a
+// fresh registry and checks that every family is exported with the value
+// and labels an alert rule would select on.
+func TestEveryMetricIsEmitted(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m, err := New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Decision("validate", false, []verdict.Reason{{Code: "policy.allowed-registries", Message: "x"}}, 2)
+	m.Decision("mutate", true, nil, 0)
+	m.Malfunction("validate")
+	m.ObservePolicy(policy.Observation{Policy: "allowed-registries", Outcome: policy.OutcomeDeny, Duration: 300 * time.Microsecond})
+	m.Reloaded(true, 1700000000)
+	m.Reloaded(false, 0)
+	m.CertExpiry(1800000000)
+	m.CacheSynced()
+	h := m.Instrument("/validate-v1-pod", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/validate-v1-pod", nil))
+
+	want := map[string]string{
+		"tollgate_decisions_total":                              `tollgate_decisions_total{allowed="false",webhook="validate"} 1`,
+		"tollgate_denial_reasons_total":                         `tollgate_denial_reasons_total{code="policy.allowed-registries",webhook="validate"} 1`,
+		"tollgate_warnings_total":                               `tollgate_warnings_total{webhook="validate"} 2`,
+		"tollgate_errors_total":                                 `tollgate_errors_total{webhook="validate"} 1`,
+		"tollgate_policy_evaluation_seconds":                    `tollgate_policy_evaluation_seconds_count{policy="allowed-registries"} 1`,
+		"tollgate_policy_results_total":                         `tollgate_policy_results_total{outcome="deny",policy="allowed-registries"} 1`,
+		"tollgate_reloads_total":                                `tollgate_reloads_total{result="failure"} 1`,
+		"tollgate_reload_last_success_timestamp_seconds":        `tollgate_reload_last_success_timestamp_seconds 1.7e+09`,
+		"tollgate_config_generation":                            `tollgate_config_generation 1`,
+		"tollgate_serving_certificate_expiry_timestamp_seconds": `tollgate_serving_certificate_expiry_timestamp_seconds 1.8e+09`,
+		"tollgate_cache_synced":                                 `tollgate_cache_synced 1`,
+		"tollgate_webhook_request_duration_seconds":             `tollgate_webhook_request_duration_seconds_count{webhook="/validate-v1-pod"} 1`,
+	}
+	text := gather(t, reg)
+	for name, line := range want {
+		if !strings.Contains(text, "# TYPE "+name+" ") {
+			t.Errorf("%s is not exported", name)
+		}
+		if !strings.Contains(text, line+"\n") {
+			t.Errorf("%s: want line %q", name, line)
+		}
+	}
+	// Quota outcomes appear once a quota decision was recorded (below).
+	if strings.Contains(text, "tollgate_quota_outcomes_total{") {
+		t.Errorf("quota outcomes before any quota decision")
+	}
+}
+
+func list(kv ...string) corev1.ResourceList {
+	l := corev1.ResourceList{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		l[corev1.ResourceName(kv[i])] = resource.MustParse(kv[i+1])
+	}
+	return l
+}
+
+// TestQuotaOutcomes feeds real pkg/quota verdicts (deny and warn, each
+// code) through the recorder, so a change of quota's message format that
+// loses the resource label fails here.
+func TestQuotaOutcomes(t *testing.T) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "x",
+			Resources: corev1.ResourceRequirements{Requests: list("cpu", "2", "memory", "1Gi"), Limits: list("cpu", "2", "memory", "1Gi")}}}},
+	}
+	bare := pod.DeepCopy()
+	bare.Spec.Containers[0].Resources = corev1.ResourceRequirements{}
+	rq := func(name string, hard, used corev1.ResourceList) corev1.ResourceQuota {
+		return corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns"}, Spec: corev1.ResourceQuotaSpec{Hard: hard},
+			Status: corev1.ResourceQuotaStatus{Hard: hard, Used: used}}
+	}
+	tight := rq("tight", list("requests.cpu", "3", "requests.memory", "10Gi"), list("requests.cpu", "2", "requests.memory", "9500Mi"))
+	near := rq("near", list("requests.cpu", "10", "limits.memory", "2Gi"), list("requests.cpu", "7", "limits.memory", "0"))
+	unknown := rq("fresh", list("pods", "10"), nil)
+	opts := quota.Options{Mode: quota.ModeDeny, WarnThreshold: 90}
+
+	reg := prometheus.NewPedanticRegistry()
+	m, err := New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []quota.Input{
+		{Operation: "CREATE", Pod: pod, Quotas: []corev1.ResourceQuota{tight}, Options: opts},
+		{Operation: "CREATE", Pod: pod, Quotas: []corev1.ResourceQuota{near}, Options: opts},
+		{Operation: "CREATE", Pod: bare, Quotas: []corev1.ResourceQuota{near}, Options: opts},
+		{Operation: "CREATE", Pod: pod, Quotas: []corev1.ResourceQuota{unknown}, Options: opts},
+		{Operation: "CREATE", Pod: pod, Quotas: []corev1.ResourceQuota{tight}, Options: quota.Options{Mode: quota.ModeWarn}},
+	} {
+		v := quota.Check(in)
+		m.Decision("validate", v.Allowed(), v.Reasons, len(v.Warnings))
+		m.Warnings(v.Warnings)
+	}
+	text := gather(t, reg)
+	for _, line := range []string{
+		`tollgate_quota_outcomes_total{code="quota.exceeded",outcome="deny",resource="requests.cpu"} 1`,
+		`tollgate_quota_outcomes_total{code="quota.exceeded",outcome="deny",resource="requests.memory"} 1`,
+		`tollgate_quota_outcomes_total{code="quota.near-limit",outcome="warn",resource="requests.cpu"} 1`,
+		`tollgate_quota_outcomes_total{code="quota.must-specify",outcome="deny",resource="limits.memory"} 1`,
+		`tollgate_quota_outcomes_total{code="quota.status-unknown",outcome="deny",resource="pods"} 1`,
+		`tollgate_quota_outcomes_total{code="quota.exceeded",outcome="warn",resource="requests.cpu"} 1`,
+	} {
+		if !strings.Contains(text, line+"\n") {
+			t.Errorf("want line %q", line)
+		}
+	}
+	if t.Failed() {
+		t.Log(text)
+	}
+}
+
+func TestResourceLabelIsBounded(t *testing.T) {
+	for in, want := range map[string]string{"requests.cpu": "requests.cpu", "nvidia.com/gpu": "other", "requests.nvidia.com/gpu": "other", "count/pods": "other", "hugepages-2Mi": "other"} {
+		if got := resourceLabel(in); got != want {
+			t.Errorf("resourceLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func gather(t *testing.T, reg *prometheus.Registry) string {
+	t.Helper()
+	srv := httptest.NewServer(promhttpHandler(reg))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var b strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return b.String()
+}
+
+func promhttpHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
