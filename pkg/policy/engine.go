@@ -69,10 +69,11 @@ func policyName(pkg ast.Ref) (name, segment string, ok bool) {
 }
 
 // New loads every .rego file except *_test.rego from each source, compiles
-// them together once, and prepares one query per policy. It has no side
-// effects: errors name the file and line (file paths are relative to their
-// source; when two sources hold the same path, the second is prefixed
-// "source2/").
+// them together once, and prepares one query per policy. A package defined
+// in a later source replaces that package of earlier sources (see
+// loadModules). It has no side effects: errors name the file and line (file
+// paths are relative to their source; when two loaded files of different
+// sources share a path, the later is prefixed "source<N>/").
 func New(ctx context.Context, sources ...fs.FS) (*Engine, error) {
 	modules, err := loadModules(sources)
 	if err != nil {
@@ -249,9 +250,19 @@ func (e *Engine) Describe() []PolicyInfo {
 	return out
 }
 
-// loadModules parses the policy files of every source.
+// loadModules parses the policy files of every source. A package defined
+// in a later source replaces the same package of every earlier source as a
+// whole (its files there are not loaded), so a policy directory can override
+// a shipped policy, or be a full copy of the shipped set, without rules
+// being merged. Files of one package within one source merge as usual.
 func loadModules(sources []fs.FS) (map[string]*ast.Module, error) {
-	modules := map[string]*ast.Module{}
+	type parsed struct {
+		source int
+		path   string
+		mod    *ast.Module
+	}
+	var all []parsed
+	owner := map[string]int{} // package -> last source defining it
 	popts := ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true, Capabilities: Capabilities()}
 	var errs []error
 	for i, src := range sources {
@@ -266,16 +277,13 @@ func loadModules(sources []fs.FS) (map[string]*ast.Module, error) {
 			if err != nil {
 				return err
 			}
-			name := p
-			if _, dup := modules[name]; dup {
-				name = path.Join(fmt.Sprintf("source%d", i+1), p)
-			}
-			mod, err := ast.ParseModuleWithOpts(name, string(b), popts)
+			mod, err := ast.ParseModuleWithOpts(p, string(b), popts)
 			if err != nil {
 				errs = append(errs, FormatErrors(err))
 				return nil
 			}
-			modules[name] = mod
+			all = append(all, parsed{source: i, path: p, mod: mod})
+			owner[mod.Package.Path.String()] = i
 			return nil
 		})
 		if err != nil {
@@ -285,7 +293,30 @@ func loadModules(sources []fs.FS) (map[string]*ast.Module, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("parse policies: %w", err)
 	}
+	modules := map[string]*ast.Module{}
+	for _, m := range all {
+		if owner[m.mod.Package.Path.String()] != m.source {
+			continue // overridden by a later source
+		}
+		name := m.path
+		if _, dup := modules[name]; dup {
+			name = path.Join(fmt.Sprintf("source%d", m.source+1), m.path)
+			relocate(m.mod, name)
+		}
+		modules[name] = m.mod
+	}
 	return modules, nil
+}
+
+// relocate renames the file a module's locations point at, so errors name
+// the file that will be reported.
+func relocate(mod *ast.Module, name string) {
+	ast.WalkNodes(mod, func(n ast.Node) bool {
+		if loc := n.Loc(); loc != nil {
+			loc.File = name
+		}
+		return false
+	})
 }
 
 // IsPolicyFile reports whether the engine loads a file: *.rego but not *_test.rego.

@@ -134,7 +134,15 @@ func TestReloadSemantics(t *testing.T) {
 }
 
 func TestNewTwoSources(t *testing.T) {
-	user := mapFS(map[string]string{"allowed_registries.rego": "package tollgate.mine\n\ndeny contains \"m\"\n"})
+	user := mapFS(map[string]string{
+		"allowed_registries.rego": "package tollgate.mine\n\ndeny contains \"m\"\n",
+		"broken_in_time.rego":     "package tollgate.late\n\ndeny contains x if {\n\tx := 1 + \"a\"\n}\n",
+	})
+	_, err := New(t.Context(), policies.FS, user)
+	if err == nil || !strings.Contains(err.Error(), "broken_in_time.rego:4") {
+		t.Errorf("New: error %v, want one naming broken_in_time.rego:4", err)
+	}
+	delete(user, "broken_in_time.rego")
 	e, err := New(t.Context(), policies.FS, user)
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +155,40 @@ func TestNewTwoSources(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"source2/allowed_registries.rego"}, files); diff != "" {
 		t.Errorf("files of policy mine (-want +got):\n%s", diff)
+	}
+}
+
+func TestLaterSourceOverridesPackage(t *testing.T) {
+	override := mapFS(map[string]string{
+		"mine/registries.rego": "package tollgate.allowed_registries\n\ndeny contains \"overridden\"\n",
+	})
+	e, err := New(t.Context(), policies.FS, override)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"allowed-registries", "disallowed-tags", "pull-policy-always", "require-digest"}
+	if diff := cmp.Diff(want, e.Policies()); diff != "" {
+		t.Errorf("Policies() (-want +got):\n%s", diff)
+	}
+	v, err := e.Evaluate(t.Context(), create(pod(container("app", "nginx"))), Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, r := range v.Reasons {
+		msgs = append(msgs, r.Message)
+	}
+	wantMsgs := []string{
+		"[allowed-registries] overridden",
+		`[disallowed-tags] container "app" image "nginx" uses tag "latest" (implicit: no tag given), which is not allowed (disallowed tags: latest); pin a version or a digest`,
+	}
+	if diff := cmp.Diff(wantMsgs, msgs); diff != "" {
+		t.Errorf("reasons (-want +got):\n%s", diff)
+	}
+
+	// A full copy of the shipped set (e.g. `tollgate test policies/`) replaces it cleanly.
+	if _, err := New(t.Context(), policies.FS, policies.FS); err != nil {
+		t.Errorf("New(shipped, copy of shipped): %v", err)
 	}
 }
 

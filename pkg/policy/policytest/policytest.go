@@ -5,9 +5,10 @@
 // A fixture case is any directory holding request.yaml (an AdmissionReview
 // v1) and want.yaml (allowed, reasons, warnings), with optional config.yaml
 // (a tollgate.dev/v1alpha1 Config) and cluster.yaml (Namespaces,
-// LimitRanges, ResourceQuotas). The policies a directory's cases run
-// against are the directory's own policy files when it has any, otherwise
-// the policies shipped in the binary (Options.Policies overrides both).
+// LimitRanges, ResourceQuotas). A directory's cases run against the shipped
+// policies plus the directory's own policy files, which replace shipped
+// packages of the same name, as `tollgate serve` loads a policy directory
+// (Options.Policies replaces both).
 package policytest
 
 import (
@@ -36,7 +37,7 @@ type Options struct {
 	// Out receives the report; nil means os.Stdout.
 	Out io.Writer
 	// Policies, when set, are the policies fixture cases run against,
-	// instead of the directory's own or the shipped ones.
+	// instead of the shipped ones plus the directory's own.
 	Policies []fs.FS
 	// Timeout bounds each Rego test; zero means 10s.
 	Timeout time.Duration
@@ -96,6 +97,13 @@ func runDir(ctx context.Context, dir string, opts Options) (counts, error) {
 	if err != nil {
 		return c, err
 	}
+	base := opts.Policies
+	if base == nil {
+		base = []fs.FS{policies.FS}
+	}
+	if err := addBase(modules, base); err != nil {
+		return c, err
+	}
 	if err := runRegoTests(ctx, modules, opts, &c); err != nil {
 		return c, err
 	}
@@ -108,10 +116,9 @@ func runDir(ctx context.Context, dir string, opts Options) (counts, error) {
 	}
 	sources := opts.Policies
 	if sources == nil {
+		sources = []fs.FS{policies.FS}
 		if hasPolicies {
-			sources = []fs.FS{os.DirFS(dir)}
-		} else {
-			sources = []fs.FS{policies.FS}
+			sources = append(sources, os.DirFS(dir))
 		}
 	}
 	engine, err := policy.New(ctx, sources...)
@@ -171,6 +178,45 @@ func loadRego(dir string) (map[string]*ast.Module, bool, error) {
 		return nil, false, err
 	}
 	return modules, hasPolicies, errors.Join(errs...)
+}
+
+// addBase adds the policy files (not tests) of the base sources to the
+// directory's modules, so tests can import shipped helpers such as
+// data.tollgate.lib.pod. Packages the directory defines replace the base's,
+// as in the engine.
+func addBase(modules map[string]*ast.Module, base []fs.FS) error {
+	own := map[string]bool{}
+	for _, m := range modules {
+		own[m.Package.Path.String()] = true
+	}
+	popts := ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true, Capabilities: policy.Capabilities()}
+	for i, src := range base {
+		err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !policy.IsPolicyFile(p) {
+				return err
+			}
+			b, err := fs.ReadFile(src, p)
+			if err != nil {
+				return err
+			}
+			name := fmt.Sprintf("(base%d)/%s", i+1, p)
+			if len(base) == 1 {
+				name = "(built-in)/" + p
+			}
+			mod, err := ast.ParseModuleWithOpts(name, string(b), popts)
+			if err != nil {
+				return policy.FormatErrors(err)
+			}
+			if !own[mod.Package.Path.String()] {
+				modules[name] = mod
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("load base policies: %w", err)
+		}
+	}
+	return nil
 }
 
 // runRegoTests runs the test_ rules with Tollgate's builtins and capabilities.

@@ -102,6 +102,27 @@ func TestRunReportsFailures(t *testing.T) {
 	}
 }
 
+// TestRunUserPolicyWithShippedHelpers: a policy directory's tests and
+// fixtures see the shipped helpers and policies, as the webhook does.
+func TestRunUserPolicyWithShippedHelpers(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"mine.rego": "package tollgate.mine\n\nimport data.tollgate.lib.pod\n\nwarn contains pod.describe(c) if some c in pod.containers\n",
+		"mine_test.rego": "package tollgate.mine_test\n\nimport data.tollgate.mine\n\n" +
+			"test_uses_lib if mine.warn == {`container \"app\"`} with input as {\"request\": {\"operation\": \"CREATE\"}, \"object\": {\"spec\": {\"containers\": [{\"name\": \"app\", \"image\": \"x:1\"}]}}}\n",
+		"case/request.yaml": request,
+		"case/want.yaml":    "allowed: true\nwarnings:\n- '[mine] container \"app\"'\n",
+	})
+	var out bytes.Buffer
+	failed, err := Run(t.Context(), []string{dir}, Options{Out: &out, Verbose: true})
+	if failed || err != nil {
+		t.Fatalf("Run: failed=%v err=%v\n%s", failed, err, out.String())
+	}
+	if !strings.Contains(out.String(), "2 passed") {
+		t.Errorf("want 2 passed:\n%s", out.String())
+	}
+}
+
 func TestRunBrokenPolicy(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, map[string]string{"p.rego": "package tollgate.p\n\ndeny contains x if {\n"})
