@@ -64,6 +64,10 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 		if action == ActionOff {
 			continue
 		}
+		if !validAction(action) { // Validate refuses this; never guess in between
+			e.fail(&v, s, p.info.Name, 0, fmt.Errorf("unknown action %q", action))
+			continue
+		}
 		if exempt, err := namespaceExempt(rule.ExemptNamespaces, nsLabels); err != nil {
 			e.fail(&v, s, p.info.Name, 0, fmt.Errorf("exemptNamespaces: %w", err))
 			continue

@@ -172,6 +172,14 @@ func TestEvaluateShipped(t *testing.T) {
 				Message: `[allowed-registries] policy could not be evaluated (failureMode closed): ` + badPatternErr,
 			}}},
 		},
+		"unknown action fails closed": {
+			in:       create(pod(container("app", "nginx:1"))),
+			settings: Settings{Rules: map[string]Rule{"require-digest": {Action: "block"}}},
+			want: verdict.Verdict{Reasons: []verdict.Reason{{
+				Code:    CodeError,
+				Message: `[require-digest] policy could not be evaluated (failureMode closed): unknown action "block"`,
+			}}},
+		},
 		"failure mode open on a bad pattern": {
 			in:       create(pod(container("app", "nginx:1"))),
 			settings: Settings{FailureMode: "open", Rules: map[string]Rule{"allowed-registries": registries("ghcr.io/acme-*")}},
