@@ -86,14 +86,25 @@ func Run(ctx context.Context, dirs []string, opts Options) (failed bool, err err
 	return failed, errors.Join(errs...)
 }
 
+// Builtin, given as a directory, tests the policies embedded in the binary
+// (their _test.rego files; the binary holds no fixture cases).
+const Builtin = "(built-in)"
+
 func runDir(ctx context.Context, dir string, opts Options) (counts, error) {
+	var c counts
+	if dir == Builtin {
+		modules, _, err := loadRego(policies.FS, Builtin)
+		if err != nil {
+			return c, err
+		}
+		return c, runRegoTests(ctx, modules, opts, &c)
+	}
 	if st, err := os.Stat(dir); err != nil {
 		return counts{}, err
 	} else if !st.IsDir() {
 		return counts{}, fmt.Errorf("not a directory")
 	}
-	var c counts
-	modules, hasPolicies, err := loadRego(dir)
+	modules, hasPolicies, err := loadRego(os.DirFS(dir), dir)
 	if err != nil {
 		return c, err
 	}
@@ -147,30 +158,31 @@ func runDir(ctx context.Context, dir string, opts Options) (counts, error) {
 	return c, nil
 }
 
-// loadRego parses every .rego file under dir (tests included) and tells
-// whether any of them is a policy file.
-func loadRego(dir string) (map[string]*ast.Module, bool, error) {
+// loadRego parses every .rego file of fsys (tests included), naming them
+// dir/<path>, and tells whether any of them is a policy file.
+func loadRego(fsys fs.FS, dir string) (map[string]*ast.Module, bool, error) {
 	modules := map[string]*ast.Module{}
 	hasPolicies := false
 	popts := ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true, Capabilities: policy.Capabilities()}
 	var errs []error
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() || !strings.HasSuffix(p, ".rego") {
 			return nil
 		}
-		b, err := os.ReadFile(p)
+		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return err
 		}
-		mod, err := ast.ParseModuleWithOpts(p, string(b), popts)
+		name := filepath.ToSlash(filepath.Join(dir, p))
+		mod, err := ast.ParseModuleWithOpts(name, string(b), popts)
 		if err != nil {
 			errs = append(errs, policy.FormatErrors(err))
 			return nil
 		}
-		modules[p] = mod
+		modules[name] = mod
 		hasPolicies = hasPolicies || policy.IsPolicyFile(p)
 		return nil
 	})

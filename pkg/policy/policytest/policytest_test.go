@@ -140,3 +140,11 @@ func TestRunEmptyDir(t *testing.T) {
 		t.Errorf("Run on an empty dir: failed=%v err=%v out=%q", failed, err, out.String())
 	}
 }
+
+func TestRunBuiltin(t *testing.T) {
+	var out bytes.Buffer
+	failed, err := Run(t.Context(), []string{Builtin}, Options{Out: &out})
+	if failed || err != nil || !regexp.MustCompile(`(?m)^ok\t\(built-in\)\t.*\t\d+ passed$`).MatchString(out.String()) {
+		t.Errorf("Run(Builtin): failed=%v err=%v\n%s", failed, err, out.String())
+	}
+}
