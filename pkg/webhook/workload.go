@@ -85,6 +85,11 @@ func (t APITargets) Workload(ctx context.Context, resource metav1.GroupVersionRe
 		if apierrors.IsNotFound(err) {
 			return nil, nil
 		}
+		if apierrors.IsForbidden(err) {
+			// Missing RBAC is the operator's to fix, not the user's to read about.
+			ctrl.LoggerFrom(ctx).Error(err, "cannot read the target of a scale request; grant get on it to check scale-ups against quota")
+			return nil, nil
+		}
 		return nil, fmt.Errorf("get %s %s/%s: %w", resource.Resource, namespace, name, err)
 	}
 	return workload.FromObject(obj)
