@@ -7,11 +7,19 @@ import (
 )
 
 func testCommand(stdio IO) *cobra.Command {
-	var verbose bool
+	var verbose, builtin bool
 	cmd := &cobra.Command{
 		Use:   "test [DIR...]",
 		Short: "Run Rego unit tests and fixture suites through the admission pipeline",
+		Long: `test runs, for each directory, its *_test.rego files (OPA unit tests, with
+Tollgate's builtins) and every fixture case below it (a folder with request.yaml
+and want.yaml, optional cluster.yaml and config.yaml), through the same pipeline
+as the webhooks: defaults, then limits, quota and policies. A directory's own
+policies are loaded on top of the shipped ones. Exit 1 when any case fails.`,
 		RunE: func(cmd *cobra.Command, dirs []string) error {
+			if builtin {
+				dirs = append(dirs, policytest.Builtin)
+			}
 			failed, err := policytest.Run(cmd.Context(), dirs, policytest.Options{Verbose: verbose, Out: stdio.Out})
 			if err != nil {
 				return badInput(err)
@@ -23,5 +31,6 @@ func testCommand(stdio IO) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "show every case, not only failures")
+	cmd.Flags().BoolVar(&builtin, "builtin", false, "also run the Rego tests of the policies shipped in the binary")
 	return cmd
 }
