@@ -6,11 +6,15 @@ CERTS_OUT      ?= certs/local
 CERTS_HOSTS    ?= 127.0.0.1,localhost,tollgate.tollgate-system.svc,tollgate.tollgate-system.svc.cluster.local
 IMAGE          ?= ghcr.io/tollgate-dev/tollgate:$(or $(VERSION),dev)
 
-.PHONY: chart-test chart-lint chart-template certs image-check dockerfile-lint docker-build
+.PHONY: chart-test chart-e2e chart-lint chart-template certs image-check dockerfile-lint docker-build
 
 ## chart-test: render the chart over a matrix of values, check schema rejections and helm lint (offline)
 chart-test: helm
 	HELM=$(HELM) go test -count=1 ./test/chart/...
+
+## chart-e2e: server-side dry run of the chart's renderings against a real kube-apiserver, then helm install
+chart-e2e: controlplane helm
+	HELM=$(HELM) TOLLGATE_HELM=$(HELM) TOLLGATE_CONTROLPLANE_BIN=$(CONTROLPLANE_BIN) go test -tags e2e -count=1 -timeout 10m -run TestAPIServerAcceptsRenderings ./test/chart/...
 
 ## chart-lint: helm lint --strict in each TLS mode
 chart-lint: helm
