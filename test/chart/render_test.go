@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"math/big"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -277,8 +278,12 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 		sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
 		t.Errorf("container securityContext is not restricted: %+v", sc)
 	}
-	if c.Image != "ghcr.io/tollgate-dev/tollgate:0.1.0" {
-		t.Errorf("image %q, want the chart's appVersion tag", c.Image)
+	var chart struct {
+		AppVersion string `json:"appVersion"`
+	}
+	readYAML(t, filepath.Join(chartDir, "Chart.yaml"), &chart, false)
+	if want := "ghcr.io/tollgate-dev/tollgate:" + chart.AppVersion; chart.AppVersion == "" || c.Image != want {
+		t.Errorf("image %q, want %q (the chart's appVersion)", c.Image, want)
 	}
 	if c.Args[0] != "serve" {
 		t.Errorf("args %v do not start with serve", c.Args)
