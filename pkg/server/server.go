@@ -80,9 +80,11 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
+	// The manager only runs a webhook server that was asked for through it.
+	hookServer = mgr.GetWebhookServer()
 	for _, obj := range []client.Object{&corev1.Namespace{}, &corev1.LimitRange{}, &corev1.ResourceQuota{}} {
 		// Start informers now, so the first admission request does not wait for a sync.
-		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
+		if _, err := mgr.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
 			return fmt.Errorf("start informer for %T: %w", obj, err)
 		}
 	}
