@@ -954,3 +954,21 @@ func testCA(t *testing.T) []byte {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
+
+// With no excluded namespaces (possible only in url mode) the chart must not render an empty
+// NotIn, which the API server rejects.
+func TestNoExcludedNamespaces(t *testing.T) {
+	t.Parallel()
+	ca := base64.StdEncoding.EncodeToString(testCA(t))
+	f := valuesFile(t, "webhook:\n  excludeNamespaces: []\n")
+	m := template(t, "-f", f, "--set", "tls.mode=url", "--set", "webhook.url=https://127.0.0.1:9443", "--set", "tls.caBundle="+ca)
+	mwc := get[admissionv1.MutatingWebhookConfiguration](t, m, "MutatingWebhookConfiguration", "tollgate")
+	for _, h := range webhooks(mwc, nil) {
+		for _, e := range h.namespaceSelector.MatchExpressions {
+			if (e.Operator == metav1.LabelSelectorOpIn || e.Operator == metav1.LabelSelectorOpNotIn) && len(e.Values) == 0 {
+				t.Errorf("%s: %s %s with no values", h.name, e.Key, e.Operator)
+			}
+		}
+		checkNamespaceSelection(t, h.name, h.namespaceSelector, map[string]bool{"kube-system": true, "default": true})
+	}
+}

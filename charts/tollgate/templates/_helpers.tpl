@@ -138,6 +138,16 @@ clientConfig:
 {{- end }}
 {{- end -}}
 
+{{/*
+Namespaces never sent to tollgate, as a JSON list: webhook.excludeNamespaces plus the release
+namespace, except in url mode where nothing of the release runs in the cluster.
+*/}}
+{{- define "tollgate.excludedNamespaces" -}}
+{{- $excluded := .Values.webhook.excludeNamespaces -}}
+{{- if ne .Values.tls.mode "url" }}{{ $excluded = append $excluded .Release.Namespace }}{{ end -}}
+{{- uniq $excluded | toJson -}}
+{{- end -}}
+
 {{/* Fields shared by every webhook entry. */}}
 {{- define "tollgate.webhookCommon" -}}
 {{- $v := .Values -}}
@@ -145,15 +155,14 @@ admissionReviewVersions: ["v1"]
 sideEffects: None
 matchPolicy: Equivalent
 timeoutSeconds: {{ $v.webhook.timeoutSeconds }}
-{{- $excluded := $v.webhook.excludeNamespaces }}
-{{- if ne $v.tls.mode "url" }}{{ $excluded = append $excluded .Release.Namespace }}{{ end }}
+{{- $excluded := include "tollgate.excludedNamespaces" . | fromJsonArray }}
 namespaceSelector:
   matchExpressions:
     {{- if $excluded }}
     - key: kubernetes.io/metadata.name
       operator: NotIn
       values:
-        {{- toYaml (uniq $excluded) | nindent 8 }}
+        {{- toYaml $excluded | nindent 8 }}
     {{- end }}
     - key: {{ $v.webhook.ignoreLabel }}
       operator: DoesNotExist
