@@ -20,7 +20,10 @@ func (cp *ControlPlane) startControllerManager(ctx context.Context, s *APIServer
 	if err != nil {
 		return nil, err
 	}
-	name := s.Name + "-controller-manager"
+	name := "kube-controller-manager"
+	if s.Name != "kube-apiserver" {
+		name = s.Name + "-controller-manager"
+	}
 	p, err := StartProcess(name, cp.Dir, bin, []string{
 		"--kubeconfig=" + s.Kubeconfig,
 		"--bind-address=127.0.0.1",
