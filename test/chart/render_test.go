@@ -215,22 +215,24 @@ func TestDefaults(t *testing.T) {
 
 	// What each webhook is sent: resource/subresource -> operations.
 	wantRules := map[string]map[string][]string{
-		"mutate-pods.tollgate.dev": {"/v1/pods": {"CREATE"}},
+		"mutate-pods.tollgate.dev": {"/v1/pods": {"CREATE"}, "/v1/pods/resize": {"UPDATE"}},
 		"validate-pods.tollgate.dev": {
 			"/v1/pods":                     {"CREATE", "UPDATE"},
 			"/v1/pods/ephemeralcontainers": {"UPDATE"},
+			"/v1/pods/resize":              {"UPDATE"},
 		},
 		"validate-workloads.tollgate.dev": {
-			"apps/v1/deployments":        {"CREATE", "UPDATE"},
-			"apps/v1/statefulsets":       {"CREATE", "UPDATE"},
-			"apps/v1/daemonsets":         {"CREATE", "UPDATE"},
-			"apps/v1/replicasets":        {"CREATE", "UPDATE"},
-			"apps/v1/deployments/scale":  {"UPDATE"},
-			"apps/v1/statefulsets/scale": {"UPDATE"},
-			"apps/v1/replicasets/scale":  {"UPDATE"},
-			"/v1/replicationcontrollers": {"CREATE", "UPDATE"},
-			"batch/v1/jobs":              {"CREATE", "UPDATE"},
-			"batch/v1/cronjobs":          {"CREATE", "UPDATE"},
+			"apps/v1/deployments":              {"CREATE", "UPDATE"},
+			"apps/v1/statefulsets":             {"CREATE", "UPDATE"},
+			"apps/v1/daemonsets":               {"CREATE", "UPDATE"},
+			"apps/v1/replicasets":              {"CREATE", "UPDATE"},
+			"apps/v1/deployments/scale":        {"UPDATE"},
+			"apps/v1/statefulsets/scale":       {"UPDATE"},
+			"apps/v1/replicasets/scale":        {"UPDATE"},
+			"/v1/replicationcontrollers":       {"CREATE", "UPDATE"},
+			"/v1/replicationcontrollers/scale": {"UPDATE"},
+			"batch/v1/jobs":                    {"CREATE", "UPDATE"},
+			"batch/v1/cronjobs":                {"CREATE", "UPDATE"},
 		},
 	}
 	for _, h := range hooks {
@@ -359,7 +361,8 @@ func checkRBAC(t *testing.T, m *manifests) {
 		}
 	}
 	read := []string{"get", "list", "watch"}
-	want := map[string][]string{"/namespaces": read, "/limitranges": read, "/resourcequotas": read, "scheduling.k8s.io/priorityclasses": read}
+	want := map[string][]string{"/namespaces": read, "/limitranges": read, "/resourcequotas": read,
+		"apps/deployments": {"get"}, "apps/statefulsets": {"get"}, "apps/replicasets": {"get"}, "/replicationcontrollers": {"get"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ClusterRole grants (-want +got):\n%s", diff)
 	}
