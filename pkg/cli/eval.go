@@ -189,18 +189,8 @@ func admissionRequest(data []byte, namespace string) (*admissionv1.AdmissionRequ
 }
 
 func printOutcome(w io.Writer, format string, ar *admissionv1.AdmissionRequest, out pipeline.Outcome) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	case "yaml":
-		b, err := yaml.Marshal(out)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
+	if format != "text" {
+		return writeStructured(w, format, out)
 	}
 	var b strings.Builder
 	name := ar.Name
@@ -307,18 +297,8 @@ func workloadRequest(data []byte, tm metav1.TypeMeta, namespace string) (*admiss
 }
 
 func printWorkloadOutcome(w io.Writer, format string, ar *admissionv1.AdmissionRequest, out workloadOutcome) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	case "yaml":
-		b, err := yaml.Marshal(out)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
+	if format != "text" {
+		return writeStructured(w, format, out)
 	}
 	var b strings.Builder
 	verdictWord := "ALLOWED"
@@ -340,5 +320,20 @@ func printWorkloadOutcome(w io.Writer, format string, ar *admissionv1.AdmissionR
 		fmt.Fprintf(&b, "  warning: %s\n", warning)
 	}
 	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeStructured prints an outcome as indented JSON or as YAML.
+func writeStructured(w io.Writer, format string, v any) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
 	return err
 }
