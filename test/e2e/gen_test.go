@@ -93,10 +93,10 @@ func (g *gen) container(name string) corev1.Container {
 	for _, res := range resourceNames {
 		l := ladders[res]
 		req, lim := -1, -1
-		if g.chance(0.3) {
+		if g.chance(0.2) {
 			req = g.r.IntN(len(l))
 		}
-		if g.chance(0.3) {
+		if g.chance(0.2) {
 			lim = g.r.IntN(len(l))
 		}
 		// Mostly valid pairs; an occasional request > limit is kept, since both
