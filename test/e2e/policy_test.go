@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -123,10 +124,23 @@ func TestHotReload(t *testing.T) {
 		_, err := dryRun(ctx, env.api.Client, ns, evil)
 		return err == nil, errString(err)
 	})
-	// A broken config is refused and the last good one stays live.
+	// A broken config is refused (a failed reload is counted) and the last
+	// good one stays live.
+	failures := func() float64 {
+		v, err := env.tg.MetricSum("tollgate_reloads_total", `result="failure"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := failures()
 	if err := writeFile(env.configPath, "apiVersion: tollgate.dev/v1alpha1\nkind: Config\nquota: {mode: maybe}\n"); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, "broken config refused", func(context.Context) (bool, string) {
+		n := failures()
+		return n > before, fmt.Sprintf("%v failed reloads", n)
+	})
 	if _, err := dryRun(ctx, env.api.Client, ns, evil); err != nil {
 		t.Errorf("after a broken config the last good config should stay live: %v", err)
 	}

@@ -89,13 +89,49 @@ func WaitWebhooksCalled(ctx context.Context, s *APIServer, tg *Tollgate, ns stri
 
 // WebhookCalls sums controller-runtime's webhook request counter per path.
 func (t *Tollgate) WebhookCalls() (map[string]float64, error) {
+	body, err := t.scrape()
+	if err != nil {
+		return nil, err
+	}
+	return parseWebhookCalls(strings.NewReader(body))
+}
+
+// MetricSum sums the samples of metric name whose labels contain every one
+// of labels (each written as key="value").
+func (t *Tollgate) MetricSum(name string, labels ...string) (float64, error) {
+	body, err := t.scrape()
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		match := true
+		for _, l := range labels {
+			match = match && strings.Contains(line, l)
+		}
+		sp := strings.LastIndexByte(line, ' ')
+		if v, err := strconv.ParseFloat(line[sp+1:], 64); match && err == nil {
+			sum += v
+		}
+	}
+	return sum, nil
+}
+
+func (t *Tollgate) scrape() (string, error) {
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	resp, err := hc.Get(t.MetricsURL)
 	if err != nil {
-		return nil, fmt.Errorf("scrape %s: %w", t.MetricsURL, err)
+		return "", fmt.Errorf("scrape %s: %w", t.MetricsURL, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	return parseWebhookCalls(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", fmt.Errorf("scrape %s: %w", t.MetricsURL, err)
+	}
+	return string(b), nil
 }
 
 func parseWebhookCalls(r io.Reader) (map[string]float64, error) {
