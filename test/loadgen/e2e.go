@@ -247,13 +247,16 @@ func rssRun(ctx context.Context, c *cluster, tg *harness.Tollgate, n int) (strin
 	created := time.Since(begin)
 	// Let the informers catch up, then touch a spread of namespaces.
 	last := fmt.Sprintf("rss-%05d", n)
-	if err := harness.Poll(ctx, 500*time.Millisecond, func(ctx context.Context) (bool, error) {
+	var lastErr error
+	pollCtx, pollCancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer pollCancel()
+	if err := harness.Poll(pollCtx, 500*time.Millisecond, func(ctx context.Context) (bool, error) {
 		p := workload.Pod(workload.Good, last, "probe")
 		p.UID = ""
-		_, err := c.client.CoreV1().Pods(last).Create(ctx, p, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		return err == nil, nil
+		_, lastErr = c.client.CoreV1().Pods(last).Create(ctx, p, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return lastErr == nil, nil
 	}); err != nil {
-		return "", fmt.Errorf("namespace %s never admitted a Pod: %w", last, err)
+		return "", fmt.Errorf("namespace %s never admitted a Pod: %w (last: %v)", last, err, lastErr)
 	}
 	time.Sleep(3 * time.Second)
 	for i := 1; i <= 200; i++ {
@@ -266,8 +269,21 @@ func rssRun(ctx context.Context, c *cluster, tg *harness.Tollgate, n int) (strin
 	if err != nil {
 		return "", err
 	}
+	nss, err := c.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", err
+	}
+	lrs, err := c.client.CoreV1().LimitRanges("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", err
+	}
+	qs, err := c.client.CoreV1().ResourceQuotas("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", err
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nTollgate memory with %d namespaces, %d LimitRanges and %d ResourceQuotas (with status) cached (created in %s)\n\n", n+7, 2*n+35, 2*n+70, created.Round(time.Second))
+	fmt.Fprintf(&b, "\nTollgate memory with %d namespaces, %d LimitRanges and %d ResourceQuotas (with status) in the cluster (the %d rss-* namespaces created in %s)\n\n",
+		len(nss.Items), len(lrs.Items), len(qs.Items), n, created.Round(time.Second))
 	fmt.Fprintln(&b, "| RSS before (MiB) | RSS after (VmRSS, MiB) | peak (VmHWM, MiB) |")
 	fmt.Fprintln(&b, "|---:|---:|---:|")
 	fmt.Fprintf(&b, "| %.1f | %.1f | %.1f |\n", rss0, rss, hwm)

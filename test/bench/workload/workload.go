@@ -103,7 +103,7 @@ func Quotas(namespace string) []corev1.ResourceQuota {
 	out := make([]corev1.ResourceQuota, 0, 10)
 	for i := range 10 {
 		hard := list("requests.cpu", "1000", "limits.cpu", "2000", "requests.memory", "200Gi", "limits.memory", "400Gi",
-			"requests.ephemeral-storage", "10Ti", "pods", "100000")
+			"pods", "100000")
 		spec := corev1.ResourceQuotaSpec{Hard: hard}
 		switch i % 4 {
 		case 1:
@@ -122,7 +122,7 @@ func Quotas(namespace string) []corev1.ResourceQuota {
 			Status: corev1.ResourceQuotaStatus{
 				Hard: hard.DeepCopy(),
 				Used: list("requests.cpu", "40", "limits.cpu", "80", "requests.memory", "90Gi", "limits.memory", "150Gi",
-					"requests.ephemeral-storage", "1Ti", "pods", "120"),
+					"pods", "120"),
 			},
 		})
 	}
@@ -198,6 +198,8 @@ func Pod(kind Kind, namespace, name string) *corev1.Pod {
 			EnableServiceLinks: ptr.To(true), PreemptionPolicy: ptr.To(corev1.PreemptLowerPriority),
 		},
 	}
+	p.Spec.InitContainers[0].ReadinessProbe = nil // only sidecars may have probes
+	p.Spec.InitContainers[0].Ports = nil
 	p.Spec.InitContainers[1].RestartPolicy = &always
 	p.Spec.InitContainers[2].RestartPolicy = &always
 	switch kind {
