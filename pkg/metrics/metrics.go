@@ -193,7 +193,9 @@ func (m *Metrics) Malfunction(webhook string) { m.malfunctions.WithLabelValues(w
 
 // ObservePolicy is a policy.Observer.
 func (m *Metrics) ObservePolicy(o policy.Observation) {
-	m.policyDuration.WithLabelValues(o.Policy).Observe(o.Duration.Seconds())
+	if o.Outcome != policy.OutcomeExempt { // not evaluated: a zero would drag the quantiles down
+		m.policyDuration.WithLabelValues(o.Policy).Observe(o.Duration.Seconds())
+	}
 	m.policyResults.WithLabelValues(o.Policy, o.Outcome).Inc()
 }
 
