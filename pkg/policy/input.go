@@ -38,17 +38,21 @@ type document struct {
 // map[string]any.
 func newDocument(in Input) (*document, error) {
 	d := &document{request: requestTerm(in.Request)}
+	// One string table for the whole document: a Pod repeats the same keys
+	// and many values ("name", "resources", "cpu", "IfNotPresent", ...) in
+	// every container, and oldObject repeats object.
+	strs := make(map[string]*ast.Term, 128)
 	var err error
-	if d.object, err = jsonTerm(in.Object); err != nil {
+	if d.object, err = jsonTermWith(in.Object, strs); err != nil {
 		return nil, fmt.Errorf("convert object: %w", err)
 	}
 	if in.OldObject != nil {
-		if d.oldObject, err = jsonTerm(in.OldObject); err != nil {
+		if d.oldObject, err = jsonTermWith(in.OldObject, strs); err != nil {
 			return nil, fmt.Errorf("convert oldObject: %w", err)
 		}
 	}
 	if in.Namespace != nil {
-		if d.namespace, err = jsonTerm(in.Namespace); err != nil {
+		if d.namespace, err = jsonTermWith(in.Namespace, strs); err != nil {
 			return nil, fmt.Errorf("convert namespace: %w", err)
 		}
 	}
@@ -99,18 +103,28 @@ func requestTerm(r Request) *ast.Term {
 }
 
 // jsonTerm marshals v and parses the JSON into a term.
-func jsonTerm(v any) (*ast.Term, error) {
+func jsonTerm(v any) (*ast.Term, error) { return jsonTermWith(v, nil) }
+
+func jsonTermWith(v any, strs map[string]*ast.Term) (*ast.Term, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	return parseJSON(b)
+	return parseJSONWith(b, strs)
 }
 
 // parseJSON parses one JSON document into a term. It expects the output of
 // encoding/json (valid UTF-8, no trailing data) and checks as it goes.
-func parseJSON(b []byte) (*ast.Term, error) {
-	p := jsonParser{b: b}
+func parseJSON(b []byte) (*ast.Term, error) { return parseJSONWith(b, nil) }
+
+// parseJSONWith is parseJSON sharing one term per distinct short string
+// (keys and values) through strs, which may be nil. Terms are immutable
+// once built, so sharing them is safe (OPA interns terms the same way).
+func parseJSONWith(b []byte, strs map[string]*ast.Term) (*ast.Term, error) {
+	if strs == nil {
+		strs = make(map[string]*ast.Term, 64)
+	}
+	p := jsonParser{b: b, strs: strs}
 	t, err := p.value()
 	if err != nil {
 		return nil, err
@@ -123,9 +137,14 @@ func parseJSON(b []byte) (*ast.Term, error) {
 }
 
 type jsonParser struct {
-	b []byte
-	i int
+	b    []byte
+	i    int
+	strs map[string]*ast.Term
 }
+
+// maxShared is the longest string shared through jsonParser.strs; longer
+// ones (images with digests, annotations) rarely repeat.
+const maxShared = 64
 
 func (p *jsonParser) errorf(format string, args ...any) error {
 	return fmt.Errorf("parse JSON at offset %d: %s", p.i, fmt.Sprintf(format, args...))
@@ -153,11 +172,7 @@ func (p *jsonParser) value() (*ast.Term, error) {
 	case c == '[':
 		return p.array()
 	case c == '"':
-		s, err := p.str()
-		if err != nil {
-			return nil, err
-		}
-		return ast.StringTerm(s), nil
+		return p.strTerm()
 	case c == 't' && p.lit("true"):
 		return ast.InternedTerm(true), nil
 	case c == 'f' && p.lit("false"):
@@ -168,6 +183,9 @@ func (p *jsonParser) value() (*ast.Term, error) {
 		start := p.i
 		for p.i < len(p.b) && strings.IndexByte("+-.eE0123456789", p.b[p.i]) >= 0 {
 			p.i++
+		}
+		if t := ast.InternedIntNumberTermFromString(string(p.b[start:p.i])); t != nil {
+			return t, nil // small integers: no allocation, and no float parsing needed
 		}
 		n := json.Number(p.b[start:p.i])
 		if _, err := n.Float64(); err != nil {
@@ -200,7 +218,7 @@ func (p *jsonParser) object() (*ast.Term, error) {
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
 			return nil, p.errorf("want object key")
 		}
-		k, err := p.str()
+		k, err := p.strTerm()
 		if err != nil {
 			return nil, err
 		}
@@ -213,7 +231,7 @@ func (p *jsonParser) object() (*ast.Term, error) {
 		if err != nil {
 			return nil, err
 		}
-		obj.Insert(ast.StringTerm(k), v)
+		obj.Insert(k, v)
 		p.space()
 		if p.i >= len(p.b) {
 			return nil, p.errorf("unexpected end in object")
@@ -258,6 +276,45 @@ func (p *jsonParser) array() (*ast.Term, error) {
 			return nil, p.errorf("want ',' or ']'")
 		}
 	}
+}
+
+// strTerm parses a JSON string into a term, shared with every other
+// occurrence of the same short string in the document.
+func (p *jsonParser) strTerm() (*ast.Term, error) {
+	start := p.i
+	if end := p.plainEnd(); end > 0 && end-start-2 <= maxShared {
+		raw := p.b[start+1 : end-1]
+		if t, ok := p.strs[string(raw)]; ok { // no allocation for the lookup
+			p.i = end
+			return t, nil
+		}
+	}
+	s, err := p.str()
+	if err != nil {
+		return nil, err
+	}
+	if len(s) > maxShared {
+		return ast.StringTerm(s), nil
+	}
+	t := ast.StringTerm(s)
+	if p.i-start-2 == len(s) { // no escapes: the raw bytes are the key
+		p.strs[s] = t
+	}
+	return t, nil
+}
+
+// plainEnd returns the offset just past the closing quote of the string at
+// p.i when it has no escapes, else 0. p.i is left unchanged.
+func (p *jsonParser) plainEnd() int {
+	for j := p.i + 1; j < len(p.b); j++ {
+		switch p.b[j] {
+		case '\\':
+			return 0
+		case '"':
+			return j + 1
+		}
+	}
+	return 0
 }
 
 // str parses a JSON string; strings without escapes take the fast path.
