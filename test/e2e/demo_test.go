@@ -28,6 +28,8 @@ func TestDemoOnce(t *testing.T) {
 		t.Fatalf("build demo: %v\n%s", err, out)
 	}
 	cmd := exec.CommandContext(ctx, bin, "--once")
+	// If this test process dies, the demo gets SIGTERM and cleans up itself.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	out, err := cmd.CombinedOutput()
 	t.Logf("demo output:\n%s", out)
 	if err != nil {

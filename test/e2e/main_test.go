@@ -37,7 +37,11 @@ func TestMain(m *testing.M) { os.Exit(runMain(m)) }
 func runMain(m *testing.M) int {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	// Ctrl-C during `make e2e` must not leave servers behind.
-	defer harness.OnSignal(func() {})()
+	defer harness.OnSignal(func() {
+		if env != nil {
+			_ = os.RemoveAll(env.dir)
+		}
+	})()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 

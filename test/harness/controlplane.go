@@ -46,6 +46,7 @@ func Start(ctx context.Context, o Options) (cp *ControlPlane, err error) {
 		return nil, fmt.Errorf("temp dir: %w", err)
 	}
 	cp = &ControlPlane{Dir: dir}
+	atStopAll(cp.Stop)
 	defer func() {
 		if err != nil {
 			cp.Stop()

@@ -22,10 +22,11 @@ type Process struct {
 	PID     int
 	LogPath string
 
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-	once sync.Once
+	cmd     *exec.Cmd
+	started time.Time
+	done    chan struct{}
+	err     error
+	once    sync.Once
 }
 
 var (
@@ -53,7 +54,7 @@ func StartProcess(name, dir, bin string, args []string, env []string) (*Process,
 		_ = logFile.Close()
 		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
 	}
-	p := &Process{Name: name, PID: cmd.Process.Pid, LogPath: logPath, cmd: cmd, done: make(chan struct{})}
+	p := &Process{Name: name, PID: cmd.Process.Pid, LogPath: logPath, cmd: cmd, started: time.Now(), done: make(chan struct{})}
 	procsMu.Lock()
 	procs[p.PID] = p
 	started = append(started, p.PID)
@@ -139,7 +140,22 @@ func (p *Process) Tail(n int) string {
 	return string(b)
 }
 
-// StopAll stops every process still running, newest first.
+var (
+	cleanupsMu sync.Mutex
+	cleanups   []func()
+)
+
+// atStopAll registers f (which must be safe to call twice) to run first
+// in StopAll, so a signal also removes temp dirs, not only processes.
+func atStopAll(f func()) {
+	cleanupsMu.Lock()
+	cleanups = append(cleanups, f)
+	cleanupsMu.Unlock()
+}
+
+// StopAll stops every process still running, newest first (so tollgate
+// goes before the API server, and the API server before etcd), then runs
+// the registered cleanups, newest first.
 func StopAll() {
 	procsMu.Lock()
 	list := make([]*Process, 0, len(procs))
@@ -147,9 +163,16 @@ func StopAll() {
 		list = append(list, p)
 	}
 	procsMu.Unlock()
-	sort.Slice(list, func(i, j int) bool { return list[i].PID > list[j].PID })
+	sort.Slice(list, func(i, j int) bool { return list[i].started.After(list[j].started) })
 	for _, p := range list {
 		p.Stop(10 * time.Second)
+	}
+	cleanupsMu.Lock()
+	fs := cleanups
+	cleanups = nil
+	cleanupsMu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
 	}
 }
 
