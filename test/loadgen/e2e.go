@@ -34,6 +34,48 @@ type cell struct {
 	lat        []time.Duration // sorted
 	errors     int
 	firstErr   string
+	// Tollgate's side, for cells with the webhook: mean handler time per
+	// path (controller-runtime's latency histogram) and CPU per create.
+	serverMs     map[string]float64
+	cpuPerCreate time.Duration
+}
+
+// serverMean is the mean of controller_runtime_webhook_latency_seconds per
+// webhook path between two scrapes, in ms.
+func serverMean(before, after string) map[string]float64 {
+	read := func(text string) (sum, count map[string]float64) {
+		sum, count = map[string]float64{}, map[string]float64{}
+		for _, line := range strings.Split(text, "\n") {
+			var into map[string]float64
+			switch {
+			case strings.HasPrefix(line, "controller_runtime_webhook_latency_seconds_sum{"):
+				into = sum
+			case strings.HasPrefix(line, "controller_runtime_webhook_latency_seconds_count{"):
+				into = count
+			default:
+				continue
+			}
+			i := strings.Index(line, `webhook="`)
+			sp := strings.LastIndexByte(line, ' ')
+			if i < 0 || sp < 0 {
+				continue
+			}
+			path := line[i+len(`webhook="`):]
+			path = path[:strings.IndexByte(path, '"')]
+			v, _ := strconv.ParseFloat(line[sp+1:], 64)
+			into[path] = v
+		}
+		return sum, count
+	}
+	s0, c0 := read(before)
+	s1, c1 := read(after)
+	out := map[string]float64{}
+	for path := range s1 {
+		if n := c1[path] - c0[path]; n > 0 {
+			out[path] = 1000 * (s1[path] - s0[path]) / n
+		}
+	}
+	return out
 }
 
 func (c cell) pct(p float64) time.Duration {
@@ -47,7 +89,13 @@ func cmdE2E(args []string) error {
 	cellTimeout := fs.Duration("cell-timeout", 2*time.Minute, "time bound per cell")
 	rssNamespaces := fs.Int("rss-namespaces", 5000, "namespaces (each with 2 LimitRanges and 2 quotas) to create before reading Tollgate's RSS; 0 skips")
 	md := fs.String("markdown", "", "also write the tables to this file")
+	tgEnv := fs.String("tollgate-env", "", "comma-separated VAR=value pairs for the tollgate process, e.g. GOMEMLIMIT=80MiB")
 	_ = fs.Parse(args)
+	for _, kv := range strings.Split(*tgEnv, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok {
+			_ = os.Setenv(k, v) // inherited by the tollgate child only: this process is already running
+		}
+	}
 	var concs []int
 	for _, c := range strings.Split(*conc, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
@@ -93,8 +141,15 @@ func cmdE2E(args []string) error {
 				}
 				// Warm-up: connections, caches, the webhook client.
 				creates(ctx, c, ns, "dry-run", min(n, 10), 50, *cellTimeout)
+				before, _ := scrape(tg.MetricsURL)
+				cpu0 := procCPU(tg.Process().PID)
 				r := creates(ctx, c, ns, mode, n, *count, *cellTimeout)
 				r.hook = hook
+				if hook == "tollgate" {
+					after, _ := scrape(tg.MetricsURL)
+					r.serverMs = serverMean(before, after)
+					r.cpuPerCreate = (procCPU(tg.Process().PID) - cpu0) / time.Duration(max(1, len(r.lat)))
+				}
 				cells = append(cells, r)
 				fmt.Fprintf(os.Stderr, "  webhook=%-8s %-7s c=%-3d p50 %s p99 %s errors %d %s\n", hook, mode, n, ms(r.pct(50)), ms(r.pct(99)), r.errors, r.firstErr)
 			}
@@ -176,8 +231,8 @@ func creates(ctx context.Context, c *cluster, ns, mode string, n, count int, tim
 func e2eTable(cells []cell, count int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nPod create latency through kube-apiserver %s on 127.0.0.1 (%d creates per cell; client-side, ms; added = Tollgate minus no webhook, per percentile)\n\n", harness.ControlPlaneVersion, count)
-	fmt.Fprintln(&b, "| mode | concurrency | no webhook p50 | no webhook p99 | tollgate p50 | tollgate p99 | added p50 | added p99 | errors (none/tollgate) |")
-	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(&b, "| mode | concurrency | no webhook p50 | no webhook p99 | tollgate p50 | tollgate p99 | added p50 | added p99 | tollgate handler mean, mutate / validate | tollgate CPU per create | errors (none/tollgate) |")
+	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	find := func(hook, mode string, n int) *cell {
 		for i := range cells {
 			if cells[i].hook == hook && cells[i].mode == mode && cells[i].conc == n {
@@ -194,9 +249,10 @@ func e2eTable(cells []cell, count int) string {
 		if t == nil {
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d/%d |\n", c.mode, c.conc,
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %.3f / %.3f | %s | %d/%d |\n", c.mode, c.conc,
 			ms(c.pct(50)), ms(c.pct(99)), ms(t.pct(50)), ms(t.pct(99)),
-			ms(t.pct(50)-c.pct(50)), ms(t.pct(99)-c.pct(99)), c.errors, t.errors)
+			ms(t.pct(50)-c.pct(50)), ms(t.pct(99)-c.pct(99)),
+			t.serverMs["/mutate-v1-pod"], t.serverMs["/validate-v1-pod"], ms(t.cpuPerCreate), c.errors, t.errors)
 	}
 	return b.String()
 }
@@ -269,6 +325,17 @@ func rssRun(ctx context.Context, c *cluster, tg *harness.Tollgate, n int) (strin
 	if err != nil {
 		return "", err
 	}
+	heap := map[string]float64{}
+	if text, err := scrape(tg.MetricsURL); err == nil {
+		for _, line := range strings.Split(text, "\n") {
+			for _, name := range []string{"go_memstats_heap_alloc_bytes", "go_memstats_heap_inuse_bytes", "go_memstats_next_gc_bytes", "go_memstats_sys_bytes"} {
+				if strings.HasPrefix(line, name+" ") {
+					v, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(line, name)), 64)
+					heap[name] = v / (1 << 20)
+				}
+			}
+		}
+	}
 	nss, err := c.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return "", err
@@ -284,10 +351,19 @@ func rssRun(ctx context.Context, c *cluster, tg *harness.Tollgate, n int) (strin
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nTollgate memory with %d namespaces, %d LimitRanges and %d ResourceQuotas (with status) in the cluster (the %d rss-* namespaces created in %s)\n\n",
 		len(nss.Items), len(lrs.Items), len(qs.Items), n, created.Round(time.Second))
-	fmt.Fprintln(&b, "| RSS before (MiB) | RSS after (VmRSS, MiB) | peak (VmHWM, MiB) |")
-	fmt.Fprintln(&b, "|---:|---:|---:|")
-	fmt.Fprintf(&b, "| %.1f | %.1f | %.1f |\n", rss0, rss, hwm)
+	fmt.Fprintln(&b, "| RSS before (MiB) | RSS after (VmRSS, MiB) | peak (VmHWM, MiB) | heap alloc | heap in use | next GC at | Go sys | GOGC / GOMEMLIMIT |")
+	fmt.Fprintln(&b, "|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintf(&b, "| %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %s / %s |\n", rss0, rss, hwm,
+		heap["go_memstats_heap_alloc_bytes"], heap["go_memstats_heap_inuse_bytes"], heap["go_memstats_next_gc_bytes"], heap["go_memstats_sys_bytes"],
+		orDash(os.Getenv("GOGC")), orDash(os.Getenv("GOMEMLIMIT")))
 	return b.String(), nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // seedSmall creates a namespace with 2 LimitRanges and 2 quotas (with status).
