@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
@@ -38,7 +39,9 @@ type result struct {
 // to two API servers: "reference" with the in-tree LimitRanger and no
 // webhook, and the suite's server with LimitRanger off and Tollgate's
 // webhooks. Admission outcome and stored resources must agree.
-// Replay a run with E2E_DIFF_SEED=<seed>.
+// Then every admitted Pod gets the same random in-place resize on both.
+// Replay a run with E2E_DIFF_SEED=<seed>; E2E_DIFF_PODLEVEL sets the share
+// of Pods with pod-level resources (default 0.15).
 func TestDifferentialLimitRanger(t *testing.T) {
 	ctx := testCtx(t)
 	seed := uint64(diffSeed)
@@ -56,6 +59,14 @@ func TestDifferentialLimitRanger(t *testing.T) {
 	t.Cleanup(func() { ref.Process().Stop(15 * time.Second) })
 
 	g := newGen(seed)
+	g.podLevel = 0.15
+	if v := os.Getenv("E2E_DIFF_PODLEVEL"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			t.Fatalf("E2E_DIFF_PODLEVEL: %v", err)
+		}
+		g.podLevel = f
+	}
 	type kase struct {
 		ns   string
 		lr   *corev1.LimitRange
@@ -113,6 +124,29 @@ func TestDifferentialLimitRanger(t *testing.T) {
 	}
 	t.Logf("seed %d: %d cases, in-tree outcomes %v, %d admitted Pods defaulted by Tollgate, %d differences, in %s",
 		seed, n, outcomes, defaulted, diffs, time.Since(begin).Round(time.Millisecond))
+
+	// In-place resize (pods/resize) of every Pod both servers admitted:
+	// LimitRanger defaults and checks it again, and so must Tollgate.
+	resizes := map[string]int{}
+	for _, c := range cases {
+		for _, p := range c.pods {
+			if _, err := ref.Client.CoreV1().Pods(c.ns).Get(ctx, p.Name, metav1.GetOptions{}); err != nil {
+				continue // not admitted
+			}
+			patch := g.resize(p)
+			want := resize(ctx, ref.Client, c.ns, p.Name, patch)
+			got := resize(ctx, env.api.Client, c.ns, p.Name, patch)
+			resizes[kind(want)]++
+			if d := compare(want, got); d != "" {
+				diffs++
+				if diffs <= 15 {
+					t.Errorf("resize %s/%s with %s: %s\nLimitRange:\n%sin-tree: %s\ntollgate: %s",
+						c.ns, p.Name, patch, d, toYAML(c.lr), describe(want), describe(got))
+				}
+			}
+		}
+	}
+	t.Logf("resizes: in-tree outcomes %v; %d differences in total", resizes, diffs)
 	if defaulted == 0 {
 		t.Error("Tollgate defaulted no Pod at all; the comparison proves nothing")
 	}
@@ -148,8 +182,17 @@ func waitTollgateSawLimitRanges(t *testing.T, ctx context.Context) {
 	})
 }
 
+func resize(ctx context.Context, c kubernetes.Interface, ns, name string, patch []byte) result {
+	stored, err := c.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "resize")
+	return outcomeOf(stored, err)
+}
+
 func create(ctx context.Context, c kubernetes.Interface, ns string, p *corev1.Pod) result {
 	stored, err := c.CoreV1().Pods(ns).Create(ctx, p.DeepCopy(), metav1.CreateOptions{})
+	return outcomeOf(stored, err)
+}
+
+func outcomeOf(stored *corev1.Pod, err error) result {
 	if err != nil {
 		var code int32
 		if s, ok := err.(apierrors.APIStatus); ok {
@@ -183,6 +226,10 @@ func compare(want, got result) string {
 	}
 	cmpList("init container", want.pod.Spec.InitContainers, got.pod.Spec.InitContainers)
 	cmpList("container", want.pod.Spec.Containers, got.pod.Spec.Containers)
+	if a, b := want.pod.Spec.Resources, got.pod.Spec.Resources; (a == nil) != (b == nil) ||
+		a != nil && (!sameResources(a.Requests, b.Requests) || !sameResources(a.Limits, b.Limits)) {
+		out = append(out, fmt.Sprintf("pod-level resources: in-tree %v, tollgate %v", a, b))
+	}
 	return strings.Join(out, "; ")
 }
 

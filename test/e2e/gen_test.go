@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 
@@ -22,7 +23,12 @@ var resourceNames = []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMem
 
 // gen is a seeded, deterministic generator of LimitRanges and Pods: the
 // same seed always gives the same cases, so a difference can be replayed.
-type gen struct{ r *rand.Rand }
+type gen struct {
+	r *rand.Rand
+	// podLevel is the chance that a Pod also gets pod-level resources
+	// (spec.resources, PodLevelResources is on by default since 1.34).
+	podLevel float64
+}
 
 func newGen(seed uint64) *gen { return &gen{r: rand.New(rand.NewPCG(seed, seed^0x7011))} }
 
@@ -85,6 +91,15 @@ func (g *gen) pod(name string) *corev1.Pod {
 		}
 		p.Spec.InitContainers = append(p.Spec.InitContainers, c)
 	}
+	if g.podLevel > 0 && g.chance(g.podLevel) {
+		pl := g.container("pod-level").Resources
+		// Only cpu and memory are supported at pod level.
+		delete(pl.Requests, corev1.ResourceEphemeralStorage)
+		delete(pl.Limits, corev1.ResourceEphemeralStorage)
+		if len(pl.Requests)+len(pl.Limits) > 0 {
+			p.Spec.Resources = &pl
+		}
+	}
 	return p
 }
 
@@ -126,4 +141,29 @@ func sortInts(a []int) {
 			a[j], a[j-1] = a[j-1], a[j]
 		}
 	}
+}
+
+// resize draws an in-place resize of one regular container: new cpu and/or
+// memory requests and limits (the only resources a resize may change), as
+// a strategic merge patch for the pods/resize subresource.
+func (g *gen) resize(p *corev1.Pod) []byte {
+	c := p.Spec.Containers[g.r.IntN(len(p.Spec.Containers))]
+	res := map[string]map[string]string{}
+	for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		l := ladders[name]
+		for _, field := range []string{"requests", "limits"} {
+			if g.chance(0.4) {
+				if res[field] == nil {
+					res[field] = map[string]string{}
+				}
+				res[field][string(name)] = l[g.r.IntN(len(l))]
+			}
+		}
+	}
+	patch := map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": c.Name, "resources": res}}}}
+	b, err := json.Marshal(patch)
+	if err != nil {
+		panic(err) // plain maps always marshal
+	}
+	return b
 }
