@@ -30,8 +30,8 @@ help:
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/tollgate ./cmd/tollgate
 
-## test: everything; unit and fixture tests (-race), policy tests, chart tests, then e2e on a real control plane
-test: test-unit test-policies chart-test e2e
+## test: everything; unit and fixture tests (-race), policy tests, chart tests, image check, benchmark smoke, then e2e on a real control plane
+test: test-unit test-policies chart-test image-check bench-smoke e2e
 
 ## test-unit: unit, fixture and offline tests with the race detector (no cluster)
 test-unit: verify-deps
