@@ -44,8 +44,8 @@ $(CONTROLPLANE_STAMP): $(CONTROLPLANE_MOD)/go.mod $(CONTROLPLANE_MOD)/go.sum
 	build() { \
 		echo "controlplane: building $$1 $(CONTROLPLANE_VERSION) -> $(CONTROLPLANE_BIN)/$$1 $$3"; \
 		start=$$(date +%s); \
-		GOWORK=off go build -trimpath -ldflags "$(CONTROLPLANE_LDFLAGS)" -o $(CONTROLPLANE_BIN)/.$$1.tmp $$2; \
-		mv $(CONTROLPLANE_BIN)/.$$1.tmp $(CONTROLPLANE_BIN)/$$1; \
+		GOWORK=off go build -trimpath -ldflags "$(CONTROLPLANE_LDFLAGS)" -o $(CONTROLPLANE_BIN)/.$$1.tmp.$$$$ $$2; \
+		mv $(CONTROLPLANE_BIN)/.$$1.tmp.$$$$ $(CONTROLPLANE_BIN)/$$1; \
 		echo "controlplane: $$1 done in $$(( $$(date +%s) - start ))s"; \
 	}; \
 	build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "(first run: ~10 min on 2 cores)"; \
