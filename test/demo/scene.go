@@ -106,6 +106,7 @@ func (d *demo) printTryIt() {
 	fmt.Printf(`
 Try it yourself:
   export KUBECONFIG=%s
+  export PATH=%s:$PATH   # kubectl %s, matching the server
   kubectl get pods -A
   kubectl get pod -n team-small web -o jsonpath='{.metadata.annotations.tollgate\.dev/defaulted}{"\n"}'
   kubectl run t --image=quay.io/x/y:1 -n team-small          # denied by allowed-registries
@@ -115,7 +116,7 @@ Try it yourself:
 
 Processes (stopped on exit): %s
 Logs: %s
-`, kc, rel(filepath.Join(d.examples, "config.yaml")), d.pids(), d.cp.Dir)
+`, kc, harness.ControlPlaneBin(), harness.ControlPlaneVersion, rel(filepath.Join(d.examples, "config.yaml")), d.pids(), d.cp.Dir)
 }
 
 // pids lists name=pid of every process the demo started; the demo test uses
