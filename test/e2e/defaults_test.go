@@ -18,6 +18,7 @@ const annotationDefaulted = "tollgate.dev/defaulted"
 func TestDefaultsFromProfile(t *testing.T) {
 	ctx := testCtx(t)
 	namespace(t, env.api.Client, "e2e-profile", map[string]string{"e2e.tollgate.dev/profile": "small"}, true)
+	waitDefaulted(t, "e2e-profile")
 
 	r := kubectl(ctx, "", "run", "web", "-n", "e2e-profile", "--image="+pause)
 	if r.Err != nil {
@@ -134,6 +135,7 @@ func TestServerSideDryRun(t *testing.T) {
 	ctx := testCtx(t)
 	ns := "e2e-dryrun"
 	namespace(t, env.api.Client, ns, map[string]string{"e2e.tollgate.dev/profile": "small"}, true)
+	waitDefaulted(t, ns)
 	r := kubectl(ctx, "", "run", "dry", "-n", ns, "--image="+pause, "--dry-run=server", "-o", "jsonpath={.spec.containers[0].resources.limits.cpu} {.metadata.annotations}")
 	if r.Err != nil {
 		t.Fatal(r.Err)
@@ -153,4 +155,19 @@ func TestServerSideDryRun(t *testing.T) {
 	if r.Err == nil || !strings.Contains(r.Stderr, "allowed registr") {
 		t.Errorf("dry run of a disallowed image: err=%v output:\n%s", r.Err, r.Output())
 	}
+}
+
+// waitDefaulted waits until Tollgate defaults a bare dry-run Pod in ns: a
+// new namespace reaches Tollgate through its informer, a moment after the
+// API server has it.
+func waitDefaulted(t *testing.T, ns string) {
+	t.Helper()
+	eventually(t, "Tollgate defaults Pods in "+ns, func(ctx context.Context) (bool, string) {
+		p, err := dryRun(ctx, env.api.Client, ns, simplePod("probe", pause))
+		if err != nil {
+			return false, err.Error()
+		}
+		_, ok := p.Annotations[annotationDefaulted]
+		return ok, fmtRL(p.Spec.Containers[0].Resources.Requests)
+	})
 }
