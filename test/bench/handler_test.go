@@ -123,3 +123,19 @@ func loop(b *testing.B, h http.Handler, body []byte) {
 		serve(h, body)
 	}
 }
+
+// TestMix checks that every review of the workload gets the verdict the
+// load generator expects from Tollgate, and that the echo floor allows all,
+// so the benchmarks and load runs measure what they claim to.
+func TestMix(t *testing.T) {
+	h, mix := handlers(t, false)
+	floor := echo.Webhook()
+	for _, r := range mix {
+		hook := http.Handler(h.Validate)
+		if r.Path == "/mutate-v1-pod" {
+			hook = h.Mutate
+		}
+		check(t, hook, r, r.WantAllowed)
+		check(t, floor, r, true)
+	}
+}
