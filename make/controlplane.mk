@@ -71,13 +71,19 @@ $(HELM):
 	@mkdir -p $(HELM_DIR)
 	@GOWORK=off GOFLAGS= GOBIN=$(HELM_DIR) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
+# The demo runs as its own binary (not `go run`), so Ctrl-C reaches it
+# directly and its exit status is make's.
+DEMO_BIN := bin/tollgate-demo
+
 ## demo: run Tollgate against a local control plane with examples/; Ctrl-C cleans up
 demo: build controlplane helm
-	@$(HARNESS_ENV) go run ./test/demo
+	@go build -o $(DEMO_BIN) ./test/demo
+	@$(HARNESS_ENV) $(DEMO_BIN)
 
 ## demo-once: the demo without waiting for Ctrl-C (used by CI and tests)
 demo-once: build controlplane helm
-	@$(HARNESS_ENV) DEMO_EXIT=1 go run ./test/demo
+	@go build -o $(DEMO_BIN) ./test/demo
+	@$(HARNESS_ENV) DEMO_EXIT=1 $(DEMO_BIN)
 
 ## e2e: end-to-end tests against a real local control plane
 e2e: build controlplane helm
