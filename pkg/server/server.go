@@ -93,9 +93,18 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 		OwnNamespace: opts.Namespace,
 		Ledger:       quota.NewLedger(time.Now),
 	})
-	hookServer.Register(tgwebhook.MutatePodPath, &admission.Webhook{Handler: &tgwebhook.PodMutator{Pipeline: p, Recorder: m}})
-	hookServer.Register(tgwebhook.ValidatePodPath, &admission.Webhook{Handler: &tgwebhook.PodValidator{Pipeline: p, Recorder: m}})
-	hookServer.Register(tgwebhook.ValidateWorkloadsPath, &admission.Webhook{Handler: &tgwebhook.WorkloadValidator{Pipeline: p, Facts: cluster.Cache{Reader: mgr.GetCache()}, Targets: tgwebhook.APITargets{Reader: mgr.GetAPIReader()}, OwnNamespace: opts.Namespace, Recorder: m}})
+	facts := cluster.Cache{Reader: mgr.GetCache()}
+	handlers := map[string]admission.Handler{
+		tgwebhook.MutatePodPath:   &tgwebhook.PodMutator{Pipeline: p, Recorder: m},
+		tgwebhook.ValidatePodPath: &tgwebhook.PodValidator{Pipeline: p, Recorder: m},
+		tgwebhook.ValidateWorkloadsPath: &tgwebhook.WorkloadValidator{
+			Pipeline: p, Facts: facts, Targets: tgwebhook.APITargets{Reader: mgr.GetAPIReader()},
+			OwnNamespace: opts.Namespace, Recorder: m,
+		},
+	}
+	for path, h := range handlers {
+		hookServer.Register(path, m.Instrument(path, &admission.Webhook{Handler: h}))
+	}
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return fmt.Errorf("add healthz: %w", err)
