@@ -24,6 +24,7 @@ LOAD_FLAGS     ?=
 E2E_CONC       ?= 1,10,100
 E2E_CREATES    ?= 300
 RSS_NAMESPACES ?= 5000
+E2E_FLAGS      ?=
 LOADGEN        := $(BENCH_OUT)/loadgen
 
 .PHONY: bench bench-go bench-load bench-e2e bench-smoke loadgen
@@ -53,7 +54,7 @@ bench-load: build loadgen $(if $(findstring serve,$(LOAD_TARGETS)),controlplane)
 	$(HARNESS_ENV) $(LOADGEN) http -targets $(LOAD_TARGETS) -concurrency $(LOAD_CONC) -duration $(LOAD_DURATION) \
 		-requests $(LOAD_REQUESTS) -markdown $(BENCH_OUT)/load.md $(LOAD_FLAGS)
 
-## bench-e2e: Pod create latency (dry-run and real, E2E_CONC) without and with Tollgate; RSS with RSS_NAMESPACES namespaces
+## bench-e2e: Pod create latency (dry-run and real, E2E_CONC) without and with Tollgate; RSS with RSS_NAMESPACES namespaces (E2E_FLAGS=-tollgate-env=GOMEMLIMIT=60MiB)
 bench-e2e: build loadgen controlplane
 	$(HARNESS_ENV) $(LOADGEN) e2e -concurrency $(E2E_CONC) -creates $(E2E_CREATES) -rss-namespaces $(RSS_NAMESPACES) \
-		-markdown $(BENCH_OUT)/e2e.md
+		-markdown $(BENCH_OUT)/e2e.md $(E2E_FLAGS)
