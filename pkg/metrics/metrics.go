@@ -89,7 +89,9 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 // Decision implements webhook.Recorder.
-func (m *Metrics) Decision(webhook string, allowed bool, reasons []verdict.Reason, warnings int) {
+// Only the Pod validating webhook's quota warnings are counted as quota
+// outcomes: the workload webhook's are predictions for Pods not yet asked for.
+func (m *Metrics) Decision(webhook string, allowed bool, reasons []verdict.Reason, warnings []string) {
 	m.decisions.WithLabelValues(webhook, boolLabel(allowed)).Inc()
 	for _, r := range reasons {
 		m.reasons.WithLabelValues(webhook, r.Code).Inc()
@@ -99,8 +101,11 @@ func (m *Metrics) Decision(webhook string, allowed bool, reasons []verdict.Reaso
 			}
 		}
 	}
-	if warnings > 0 {
-		m.warnings.WithLabelValues(webhook).Add(float64(warnings))
+	if len(warnings) > 0 {
+		m.warnings.WithLabelValues(webhook).Add(float64(len(warnings)))
+	}
+	if webhook == "validate" {
+		m.Warnings(warnings)
 	}
 }
 

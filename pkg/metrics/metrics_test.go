@@ -27,8 +27,8 @@ func TestEveryMetricIsEmitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Decision("validate", false, []verdict.Reason{{Code: "policy.allowed-registries", Message: "x"}}, 2)
-	m.Decision("mutate", true, nil, 0)
+	m.Decision("validate", false, []verdict.Reason{{Code: "policy.allowed-registries", Message: "x"}}, []string{"a", "b"})
+	m.Decision("mutate", true, nil, nil)
 	m.Malfunction("validate")
 	m.ObservePolicy(policy.Observation{Policy: "allowed-registries", Outcome: policy.OutcomeDeny, Duration: 300 * time.Microsecond})
 	m.Reloaded(true, 1700000000)
@@ -108,8 +108,7 @@ func TestQuotaOutcomes(t *testing.T) {
 		{Operation: "CREATE", Pod: pod, Quotas: []corev1.ResourceQuota{tight}, Options: quota.Options{Mode: quota.ModeWarn}},
 	} {
 		v := quota.Check(in)
-		m.Decision("validate", v.Allowed(), v.Reasons, len(v.Warnings))
-		m.Warnings(v.Warnings)
+		m.Decision("validate", v.Allowed(), v.Reasons, v.Warnings) // counts its quota warnings too
 	}
 	text := gather(t, reg)
 	for _, line := range []string{

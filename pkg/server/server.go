@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -74,8 +75,9 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 		Metrics:                metricsserver.Options{BindAddress: opts.MetricsBindAddress},
 		HealthProbeBindAddress: opts.ProbeBindAddress,
 		WebhookServer:          hookServer,
-		// Only what decisions read is cached, without managed fields, to keep memory flat.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		// Only what decisions read is cached, without managed fields and with
+		// identical resource lists shared, to keep memory flat with many namespaces.
+		Cache: cache.Options{DefaultTransform: cacheTransform()},
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
@@ -136,5 +138,19 @@ func cacheSynced(c cache.Cache, m *metrics.Metrics) healthz.Checker {
 		}
 		m.CacheSynced()
 		return nil
+	}
+}
+
+// cacheTransform strips managed fields, then shares identical LimitRange and
+// quota resource lists between cached objects (safe: nothing mutates them).
+func cacheTransform() toolscache.TransformFunc {
+	strip := cache.TransformStripManagedFields()
+	intern := cluster.NewInterner(4096)
+	return func(obj any) (any, error) {
+		obj, err := strip(obj)
+		if err != nil {
+			return nil, err
+		}
+		return intern.Transform(obj)
 	}
 }

@@ -25,7 +25,7 @@ const (
 
 // Recorder counts decisions; metrics implement it, tests may leave it nil.
 type Recorder interface {
-	Decision(webhook string, allowed bool, reasons []verdict.Reason, warnings int)
+	Decision(webhook string, allowed bool, reasons []verdict.Reason, warnings []string)
 	Malfunction(webhook string)
 }
 
@@ -49,7 +49,7 @@ func (m *PodMutator) Handle(ctx context.Context, ar admission.Request) admission
 	if err != nil {
 		return malfunction(ctx, m.Recorder, "mutate", err)
 	}
-	record(m.Recorder, "mutate", nil, len(res.Warnings))
+	record(m.Recorder, "mutate", nil, res.Warnings)
 	if !res.Changed {
 		return admission.Allowed("").WithWarnings(res.Warnings...)
 	}
@@ -80,7 +80,7 @@ func (v *PodValidator) Handle(ctx context.Context, ar admission.Request) admissi
 	if err != nil {
 		return malfunction(ctx, v.Recorder, "validate", err)
 	}
-	record(v.Recorder, "validate", out.Reasons, len(out.Warnings))
+	record(v.Recorder, "validate", out.Reasons, out.Warnings)
 	if out.Allowed() {
 		return admission.Allowed("").WithWarnings(out.Warnings...)
 	}
@@ -142,7 +142,7 @@ func malfunction(ctx context.Context, rec Recorder, hook string, err error) admi
 	return admission.Errored(code, err)
 }
 
-func record(rec Recorder, hook string, reasons []verdict.Reason, warnings int) {
+func record(rec Recorder, hook string, reasons []verdict.Reason, warnings []string) {
 	if rec != nil {
 		rec.Decision(hook, len(reasons) == 0, reasons, warnings)
 	}

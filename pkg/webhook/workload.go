@@ -42,7 +42,7 @@ func (v *WorkloadValidator) Handle(ctx context.Context, ar admission.Request) ad
 	if err != nil {
 		return malfunction(ctx, v.Recorder, "validate-workloads", err)
 	}
-	record(v.Recorder, "validate-workloads", out.Reasons, len(out.Warnings))
+	record(v.Recorder, "validate-workloads", out.Reasons, out.Warnings)
 	if out.Allowed() {
 		return admission.Allowed("").WithWarnings(out.Warnings...)
 	}
