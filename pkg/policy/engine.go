@@ -270,6 +270,11 @@ func loadModules(sources []fs.FS) (map[string]*ast.Module, error) {
 			if err != nil {
 				return err
 			}
+			if d.IsDir() && p != "." && strings.HasPrefix(d.Name(), ".") {
+				// A mounted ConfigMap keeps each version in a hidden ..<timestamp>
+				// directory behind the visible symlinks: load the files once.
+				return fs.SkipDir
+			}
 			if d.IsDir() || !IsPolicyFile(p) {
 				return nil
 			}

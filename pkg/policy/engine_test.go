@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -330,3 +331,29 @@ func TestInputSchema(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigMapMountLoadsEachFileOnce: a mounted ConfigMap holds every file
+// twice (the visible symlink and the hidden ..<timestamp> directory); a
+// policy with a default rule would not compile if both were loaded.
+func TestConfigMapMountLoadsEachFileOnce(t *testing.T) {
+	src := fstest.MapFS{
+		"..2026_11_22_15_00_00.1/ban.rego": {Data: []byte(bannedWithDefault)},
+		"ban.rego":                         {Data: []byte(bannedWithDefault)},
+	}
+	e, err := New(t.Context(), src)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if got := e.Policies(); len(got) != 1 || got[0] != "ban-x" {
+		t.Fatalf("policies %v, want [ban-x]", got)
+	}
+}
+
+const bannedWithDefault = `package tollgate.ban_x
+
+default banned := false
+
+banned if input.object.metadata.name == "x"
+
+deny contains "no x" if banned
+`
