@@ -33,9 +33,9 @@ test: test-unit test-policies chart-test image-check bench-smoke e2e
 test-unit: verify-deps
 	go test -race -count=1 $(UNIT_PKGS)
 
-## test-policies: Rego unit tests and policy fixtures, as policy authors run them
+## test-policies: Rego unit tests, and every fixture through `tollgate test`, as policy authors run them
 test-policies: build
-	bin/tollgate test policies/
+	bin/tollgate test policies/ test/fixtures/
 
 ## verify-deps: decision packages import no client, transport, files or flags (test/purity_test.go)
 verify-deps:

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -60,7 +59,7 @@ func TestFixtures(t *testing.T) {
 	}
 	for _, dir := range dirs {
 		t.Run(filepath.ToSlash(dir[len("fixtures/"):]), func(t *testing.T) {
-			c, targets, err := loadCase(t, dir)
+			c, err := fixture.Load(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +72,7 @@ func TestFixtures(t *testing.T) {
 			}
 			p := pipeline.New(c.Facts, &pipeline.State{Config: cfg, Policies: engine}, pipeline.Options{})
 			if isWorkload(c.Review.Request) {
-				runWorkloadCase(t, c, p, targets)
+				runWorkloadCase(t, c, p, c.Targets)
 				return
 			}
 			viaHTTP := serveBoth(t, p, c.Review.Request)
@@ -236,50 +235,6 @@ func equalJSON(t *testing.T, raw []byte, pod *corev1.Pod) bool {
 // is not a core Pod.
 func isWorkload(req *admissionv1.AdmissionRequest) bool {
 	return req.Kind.Group != "" || req.Kind.Kind != "Pod"
-}
-
-// loadCase loads a case folder. Workload cases may list, in cluster.yaml,
-// the workloads their scale requests are about; those are returned as
-// targets and kept away from the Namespace/LimitRange/ResourceQuota reader
-// (by loading a copy of the folder without them), the same split eval does.
-func loadCase(t *testing.T, dir string) (*fixture.Case, workload.StaticTargets, error) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, fixture.ClusterFile))
-	if err != nil {
-		c, err := fixture.Load(dir)
-		return c, workload.StaticTargets{}, err
-	}
-	rest, targets, err := workload.SplitManifests(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, fixture.ClusterFile), err)
-	}
-	if len(targets) == 0 {
-		c, err := fixture.Load(dir)
-		return c, targets, err
-	}
-	tmp := t.TempDir()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return nil, nil, err
-		}
-		if e.Name() == fixture.ClusterFile {
-			b = rest
-		}
-		if err := os.WriteFile(filepath.Join(tmp, e.Name()), b, 0o644); err != nil {
-			return nil, nil, err
-		}
-	}
-	c, err := fixture.Load(tmp)
-	if err != nil {
-		return nil, nil, err
-	}
-	c.Dir = dir // eval reads, and -update writes, the real folder
-	return c, targets, nil
 }
 
 // runWorkloadCase sends a workload request to /validate-workloads and to

@@ -17,6 +17,8 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/fixture"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
 	"github.com/tollgate-dev/tollgate/pkg/policy"
+	"github.com/tollgate-dev/tollgate/pkg/webhook"
+	"github.com/tollgate-dev/tollgate/pkg/workload"
 )
 
 // findCases returns every case folder under dir (see pkg/fixture). A
@@ -62,12 +64,11 @@ func runCase(ctx context.Context, dir string, engine *policy.Engine, update bool
 	if err := engine.Validate(cfg.Policies); err != nil {
 		return "", fmt.Errorf("%s: %w", fixture.ConfigFile, err)
 	}
-	p := pipeline.New(c.Facts, &pipeline.State{Config: cfg, Policies: engine}, pipeline.Options{})
-	out, err := p.Review(ctx, c.Review.Request)
+	st := &pipeline.State{Config: cfg, Policies: engine}
+	got, err := review(ctx, c, st)
 	if err != nil {
-		return "", fmt.Errorf("review: %w", err)
+		return "", err
 	}
-	got := fixture.Want{Allowed: out.Allowed, Reasons: out.Reasons, Warnings: out.Warnings}
 	if update {
 		b, err := yaml.Marshal(got)
 		if err != nil {
@@ -92,4 +93,27 @@ func indentBlock(b []byte) string {
 		sb.WriteString("      " + line + "\n")
 	}
 	return sb.String()
+}
+
+// review runs a case the way the API server would: a Pod through the
+// mutating then validating webhook's decisions, a workload through
+// /validate-workloads' decisions.
+func review(ctx context.Context, c *fixture.Case, st *pipeline.State) (fixture.Want, error) {
+	req := c.Review.Request
+	if req.Kind.Group == "" && req.Kind.Kind == "Pod" {
+		out, err := pipeline.New(c.Facts, st, pipeline.Options{}).Review(ctx, req)
+		if err != nil {
+			return fixture.Want{}, fmt.Errorf("review: %w", err)
+		}
+		return fixture.Want{Allowed: out.Allowed, Reasons: out.Reasons, Warnings: out.Warnings}, nil
+	}
+	wreq, err := workload.DecodeRequest(req)
+	if err != nil {
+		return fixture.Want{}, fmt.Errorf("review: %w", err)
+	}
+	v, err := workload.Review(ctx, webhook.WorkloadEnv(st, c.Facts, c.Targets, ""), wreq)
+	if err != nil {
+		return fixture.Want{}, fmt.Errorf("review: %w", err)
+	}
+	return fixture.Want{Allowed: v.Allowed(), Reasons: v.Reasons, Warnings: v.Warnings}, nil
 }
