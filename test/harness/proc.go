@@ -120,8 +120,15 @@ func (p *Process) Stop(grace time.Duration) {
 			_ = syscall.Kill(-p.PID, syscall.SIGKILL)
 			<-p.done
 		}
-		// Anything left in the group (forked helpers) goes too.
+		// Anything left in the group (forked helpers) goes too. A killed
+		// child lingers until its new parent reaps it, so wait (bounded)
+		// until the group is really gone.
 		_ = syscall.Kill(-p.PID, syscall.SIGKILL)
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			if err := syscall.Kill(-p.PID, 0); errors.Is(err, syscall.ESRCH) {
+				break
+			}
+		}
 		procsMu.Lock()
 		delete(procs, p.PID)
 		procsMu.Unlock()
