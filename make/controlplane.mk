@@ -44,7 +44,9 @@ HARNESS_ENV := TOLLGATE_CONTROLPLANE_BIN=$(CONTROLPLANE_BIN) TOLLGATE_BIN=$(TOLL
 ## controlplane: build etcd, kube-apiserver, kube-controller-manager, kubectl into the cache
 controlplane: $(CONTROLPLANE_STAMP)
 
-$(CONTROLPLANE_STAMP): $(CONTROLPLANE_MOD)/go.mod $(CONTROLPLANE_MOD)/go.sum
+# Order-only: a fresh clone has new mtimes, but the stamp name already
+# carries the go.sum hash, so only a real change of versions rebuilds.
+$(CONTROLPLANE_STAMP): | $(CONTROLPLANE_MOD)/go.mod $(CONTROLPLANE_MOD)/go.sum
 	@mkdir -p $(CONTROLPLANE_BIN)
 	@set -e; cd $(CONTROLPLANE_MOD); \
 	build() { \
