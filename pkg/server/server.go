@@ -91,11 +91,11 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 		}
 	}
 
-	p := pipeline.New(cluster.Cache{Reader: mgr.GetCache()}, st, pipeline.Options{
+	facts := cluster.Cache{Reader: mgr.GetCache()}
+	p := pipeline.New(facts, st, pipeline.Options{
 		OwnNamespace: opts.Namespace,
 		Ledger:       quota.NewLedger(time.Now),
 	})
-	facts := cluster.Cache{Reader: mgr.GetCache()}
 	handlers := map[string]admission.Handler{
 		tgwebhook.MutatePodPath:   &tgwebhook.PodMutator{Pipeline: p, Recorder: m},
 		tgwebhook.ValidatePodPath: &tgwebhook.PodValidator{Pipeline: p, Recorder: m},
