@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -107,13 +106,7 @@ func TestHandlersRejectBadInput(t *testing.T) {
 // input with a message naming the file and the problem.
 func TestEvalExitCodes(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, content string) string { return writeFile(t, dir, name, content) }
 	pod := write("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: app, image: nginx:1.27}]\n")
 	latest := write("latest.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: a}\nspec:\n  containers: [{name: app, image: nginx}]\n")
 	badQty := write("bad-lr.yaml", "apiVersion: v1\nkind: LimitRange\nmetadata: {name: lr, namespace: a}\nspec:\n  limits: [{type: Container, default: {cpu: lots}}]\n")

@@ -167,15 +167,7 @@ func serve(t *testing.T, h http.Handler, req *admissionv1.AdmissionRequest) *adm
 // runEval runs `tollgate eval -o json` on the case's files.
 func runEval(t *testing.T, c *fixture.Case) result {
 	t.Helper()
-	args := []string{"eval", "-f", c.Path(fixture.RequestFile), "-o", "json"}
-	if c.Has(fixture.ClusterFile) {
-		args = append(args, "--cluster", c.Path(fixture.ClusterFile))
-	}
-	if c.Has(fixture.ConfigFile) {
-		args = append(args, "--config", c.Path(fixture.ConfigFile))
-	}
-	var stdout, stderr bytes.Buffer
-	code := cli.Run(context.Background(), args, cli.IO{In: bytes.NewReader(nil), Out: &stdout, Err: &stderr})
+	stdout, stderr, code := evalJSON(c)
 	var out pipeline.Outcome
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
 		t.Fatalf("tollgate eval exit %d, stderr %q: decode output: %v", code, stderr.String(), err)
@@ -274,15 +266,7 @@ func runWorkloadCase(t *testing.T, c *fixture.Case, p *pipeline.Pipeline, target
 // the output's shape: the object unchanged, an empty patch.
 func runWorkloadEval(t *testing.T, c *fixture.Case) fixture.Want {
 	t.Helper()
-	args := []string{"eval", "-f", c.Path(fixture.RequestFile), "-o", "json"}
-	if c.Has(fixture.ClusterFile) {
-		args = append(args, "--cluster", c.Path(fixture.ClusterFile))
-	}
-	if c.Has(fixture.ConfigFile) {
-		args = append(args, "--config", c.Path(fixture.ConfigFile))
-	}
-	var stdout, stderr bytes.Buffer
-	code := cli.Run(context.Background(), args, cli.IO{In: bytes.NewReader(nil), Out: &stdout, Err: &stderr})
+	stdout, stderr, code := evalJSON(c)
 	var out struct {
 		Allowed  bool             `json:"allowed"`
 		Object   json.RawMessage  `json:"object"`
@@ -367,13 +351,7 @@ func TestWorkloadHandlerRejectsBadInput(t *testing.T) {
 // deny mode refuses it.
 func TestEvalWorkloadManifest(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, data string) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(name, data string) string { return writeFile(t, dir, name, data) }
 	manifest := write("deploy.yaml", `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -446,4 +424,28 @@ func fixtureFacts(t *testing.T) *cluster.Static {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// evalJSON runs `tollgate eval -o json` on the case's files, as a user would.
+func evalJSON(c *fixture.Case) (stdout, stderr *bytes.Buffer, code int) {
+	args := []string{"eval", "-f", c.Path(fixture.RequestFile), "-o", "json"}
+	if c.Has(fixture.ClusterFile) {
+		args = append(args, "--cluster", c.Path(fixture.ClusterFile))
+	}
+	if c.Has(fixture.ConfigFile) {
+		args = append(args, "--config", c.Path(fixture.ConfigFile))
+	}
+	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
+	code = cli.Run(context.Background(), args, cli.IO{In: bytes.NewReader(nil), Out: stdout, Err: stderr})
+	return stdout, stderr, code
+}
+
+// writeFile writes content to dir/name and returns the path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -205,15 +205,7 @@ func printOutcome(w io.Writer, format string, ar *admissionv1.AdmissionRequest, 
 	if len(out.Patch) > 0 && out.Object != nil {
 		fmt.Fprintf(&b, "  defaults set: %s\n", out.Object.Annotations[defaults.AnnotationDefaulted])
 	}
-	for _, r := range out.Reasons {
-		fmt.Fprintf(&b, "  denied [%s] %s\n", r.Code, r.Message)
-		if r.Path != "" {
-			fmt.Fprintf(&b, "      at %s\n", r.Path)
-		}
-	}
-	for _, warning := range out.Warnings {
-		fmt.Fprintf(&b, "  warning: %s\n", warning)
-	}
+	writeFindings(&b, out.Reasons, out.Warnings)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -310,15 +302,7 @@ func printWorkloadOutcome(w io.Writer, format string, ar *admissionv1.AdmissionR
 		what = ar.Resource.Resource + "/" + ar.SubResource
 	}
 	fmt.Fprintf(&b, "%s %s %s %q in namespace %q\n", verdictWord, strings.ToLower(string(ar.Operation)), what, ar.Name, ar.Namespace)
-	for _, r := range out.Reasons {
-		fmt.Fprintf(&b, "  denied [%s] %s\n", r.Code, r.Message)
-		if r.Path != "" {
-			fmt.Fprintf(&b, "      at %s\n", r.Path)
-		}
-	}
-	for _, warning := range out.Warnings {
-		fmt.Fprintf(&b, "  warning: %s\n", warning)
-	}
+	writeFindings(&b, out.Reasons, out.Warnings)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -336,4 +320,18 @@ func writeStructured(w io.Writer, format string, v any) error {
 	}
 	_, err = w.Write(b)
 	return err
+}
+
+// writeFindings lists denial reasons (with their field paths) and warnings
+// in eval's text output.
+func writeFindings(b *strings.Builder, reasons []verdict.Reason, warnings []string) {
+	for _, r := range reasons {
+		fmt.Fprintf(b, "  denied [%s] %s\n", r.Code, r.Message)
+		if r.Path != "" {
+			fmt.Fprintf(b, "      at %s\n", r.Path)
+		}
+	}
+	for _, warning := range warnings {
+		fmt.Fprintf(b, "  warning: %s\n", warning)
+	}
 }

@@ -17,16 +17,13 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/policy"
 	"github.com/tollgate-dev/tollgate/pkg/quota"
 	"github.com/tollgate-dev/tollgate/pkg/verdict"
+	"github.com/tollgate-dev/tollgate/pkg/workload"
 )
 
-// Facts are the cluster objects a decision needs. The server reads them from
-// the manager's cache; eval reads them from files.
-type Facts interface {
-	// Namespace returns the namespace, or nil when it does not exist.
-	Namespace(ctx context.Context, name string) (*corev1.Namespace, error)
-	LimitRanges(ctx context.Context, namespace string) ([]corev1.LimitRange, error)
-	Quotas(ctx context.Context, namespace string) ([]corev1.ResourceQuota, error)
-}
+// Facts are the cluster objects a decision needs (Namespace, LimitRanges,
+// ResourceQuotas): the server reads them from the manager's cache, eval from
+// files. The workload checks read the same, so there is one interface.
+type Facts = workload.Facts
 
 // State is what a reload replaces as a whole: the config and the policies
 // compiled against it.

@@ -14,8 +14,8 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
 
-// Facts are the namespace objects the checks read (pipeline.Facts has the
-// same methods, so the server's cache and eval's files both serve).
+// Facts are the namespace objects the checks read; pipeline.Facts is this
+// interface, so the server's cache and eval's files serve both.
 type Facts interface {
 	// Namespace returns the namespace, or nil when it does not exist.
 	Namespace(ctx context.Context, name string) (*corev1.Namespace, error)
