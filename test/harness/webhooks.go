@@ -139,24 +139,34 @@ func parseWebhookCalls(r io.Reader) (map[string]float64, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "controller_runtime_webhook_requests_total{") {
-			continue
+		if path, v, ok := WebhookSample(sc.Text(), "controller_runtime_webhook_requests_total"); ok {
+			out[path] += v
 		}
-		i := strings.Index(line, `webhook="`)
-		sp := strings.LastIndexByte(line, ' ')
-		if i < 0 || sp < 0 {
-			continue
-		}
-		path := line[i+len(`webhook="`):]
-		path = path[:strings.IndexByte(path, '"')]
-		v, err := strconv.ParseFloat(line[sp+1:], 64)
-		if err != nil {
-			continue
-		}
-		out[path] += v
 	}
 	return out, sc.Err()
+}
+
+// WebhookSample reads one Prometheus text line of metric (a series with a
+// webhook="<path>" label) and returns the path and the value.
+func WebhookSample(line, metric string) (path string, v float64, ok bool) {
+	if !strings.HasPrefix(line, metric+"{") {
+		return "", 0, false
+	}
+	i := strings.Index(line, `webhook="`)
+	sp := strings.LastIndexByte(line, ' ')
+	if i < 0 || sp < 0 {
+		return "", 0, false
+	}
+	path = line[i+len(`webhook="`):]
+	end := strings.IndexByte(path, '"')
+	if end < 0 {
+		return "", 0, false
+	}
+	v, err := strconv.ParseFloat(line[sp+1:], 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return path[:end], v, true
 }
 
 // WriteFile writes data to dir/name and returns the path.

@@ -46,24 +46,11 @@ func serverMean(before, after string) map[string]float64 {
 	read := func(text string) (sum, count map[string]float64) {
 		sum, count = map[string]float64{}, map[string]float64{}
 		for _, line := range strings.Split(text, "\n") {
-			var into map[string]float64
-			switch {
-			case strings.HasPrefix(line, "controller_runtime_webhook_latency_seconds_sum{"):
-				into = sum
-			case strings.HasPrefix(line, "controller_runtime_webhook_latency_seconds_count{"):
-				into = count
-			default:
-				continue
+			if path, v, ok := harness.WebhookSample(line, "controller_runtime_webhook_latency_seconds_sum"); ok {
+				sum[path] = v
+			} else if path, v, ok := harness.WebhookSample(line, "controller_runtime_webhook_latency_seconds_count"); ok {
+				count[path] = v
 			}
-			i := strings.Index(line, `webhook="`)
-			sp := strings.LastIndexByte(line, ' ')
-			if i < 0 || sp < 0 {
-				continue
-			}
-			path := line[i+len(`webhook="`):]
-			path = path[:strings.IndexByte(path, '"')]
-			v, _ := strconv.ParseFloat(line[sp+1:], 64)
-			into[path] = v
 		}
 		return sum, count
 	}
