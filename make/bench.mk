@@ -20,7 +20,11 @@ LOAD_TARGETS   ?= echo,tollgate,serve
 LOAD_CONC      ?= 1,16,64
 LOAD_DURATION  ?= 10s
 LOAD_REQUESTS  ?= 500000
-LOAD_FLAGS     ?=
+# Pinned (server on CPU 1 with GOMAXPROCS=1, load generator on CPU 0) and
+# HTTP/1.1 keep-alive: what kube-apiserver speaks to a webhook behind a
+# Service, and the method of shared/reference/peer-bench.md, so the figures
+# compare with Gatekeeper's and OPA's. LOAD_FLAGS= runs unpinned over HTTP/2.
+LOAD_FLAGS     ?= $(if $(filter 1,$(shell nproc 2>/dev/null)),,-pin) -http1
 E2E_CONC       ?= 1,10,100
 E2E_CREATES    ?= 300
 RSS_NAMESPACES ?= 5000
