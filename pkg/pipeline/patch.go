@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strconv"
 
 	jsonpatch "gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -12,7 +15,20 @@ import (
 // Marshalling through the Go type alone also drops or rewrites fields the
 // decisions never touched (unknown fields, empty values, quantity spelling);
 // those operations are left out, so the patch holds only what we changed.
+//
+// The answer is the diff raw → mutated minus the diff raw → original. When
+// the two Pods differ only where defaults write (annotations, container
+// and init container resources), both diffs are identical everywhere else,
+// so only those fields are diffed; anything else takes the whole-Pod path.
 func Patch(raw []byte, original, mutated *corev1.Pod) ([]jsonpatch.JsonPatchOperation, error) {
+	if ops, ok, err := patchDefaulted(raw, original, mutated); ok || err != nil {
+		return ops, err
+	}
+	return patchWhole(raw, original, mutated)
+}
+
+// patchWhole diffs the whole marshalled Pods against raw.
+func patchWhole(raw []byte, original, mutated *corev1.Pod) ([]jsonpatch.JsonPatchOperation, error) {
 	orig, err := json.Marshal(original)
 	if err != nil {
 		return nil, fmt.Errorf("marshal original pod: %w", err)
@@ -29,8 +45,13 @@ func Patch(raw []byte, original, mutated *corev1.Pod) ([]jsonpatch.JsonPatchOper
 	if err != nil {
 		return nil, fmt.Errorf("diff pods: %w", err)
 	}
+	return withoutNoise(ops, noise), nil
+}
+
+// withoutNoise drops from ops every operation noise holds too.
+func withoutNoise(ops, noise []jsonpatch.JsonPatchOperation) []jsonpatch.JsonPatchOperation {
 	if len(noise) == 0 {
-		return ops, nil
+		return ops
 	}
 	seen := make(map[string]bool, len(noise))
 	for _, op := range noise {
@@ -42,5 +63,340 @@ func Patch(raw []byte, original, mutated *corev1.Pod) ([]jsonpatch.JsonPatchOper
 			out = append(out, op)
 		}
 	}
-	return out, nil
+	return out
+}
+
+// patchDefaulted is Patch restricted to the fields defaults write. ok is
+// false when it cannot answer exactly: the Pods differ elsewhere, or raw
+// is not shaped so that the whole-Pod diff would descend to those fields.
+func patchDefaulted(raw []byte, original, mutated *corev1.Pod) (ops []jsonpatch.JsonPatchOperation, ok bool, err error) {
+	if original == nil || mutated == nil || !sameBesideDefaults(original, mutated) {
+		return nil, false, nil
+	}
+	ops = []jsonpatch.JsonPatchOperation{}
+	if !reflect.DeepEqual(original.Annotations, mutated.Annotations) {
+		meta, _ := member(raw, "metadata")
+		r, ok := member(meta, "annotations")
+		if !ok {
+			return nil, false, nil
+		}
+		o, m, err := marshalPair(original.Annotations, mutated.Annotations, len(original.Annotations) > 0, len(mutated.Annotations) > 0)
+		if err != nil {
+			return nil, true, err
+		}
+		if ops, err = diffMember(ops, "/metadata/annotations", r, o, m); err != nil {
+			return nil, true, err
+		}
+	}
+	keys := []string{"containers", "initContainers"}
+	lists := [][2][]corev1.Container{
+		{original.Spec.Containers, mutated.Spec.Containers},
+		{original.Spec.InitContainers, mutated.Spec.InitContainers},
+	}
+	var arrs [][]byte // raw spec.containers and spec.initContainers, read once
+	for li, l := range lists {
+		var elems [][]byte
+		for i := range l[0] {
+			if sameResources(l[0][i].Resources, l[1][i].Resources) {
+				continue
+			}
+			if arrs == nil {
+				spec, _ := member(raw, "spec")
+				arrs = make([][]byte, len(keys))
+				if !members(spec, keys, arrs) {
+					return nil, false, nil
+				}
+			}
+			if elems == nil {
+				if elems, ok = elements(arrs[li]); !ok || len(elems) != len(l[0]) {
+					return nil, false, nil
+				}
+			}
+			r, ok := member(elems[i], "resources")
+			if !ok {
+				return nil, false, nil
+			}
+			o, m, err := marshalPair(l[0][i].Resources, l[1][i].Resources, true, true)
+			if err != nil {
+				return nil, true, err
+			}
+			if ops, err = diffMember(ops, "/spec/"+keys[li]+"/"+strconv.Itoa(i)+"/resources", r, o, m); err != nil {
+				return nil, true, err
+			}
+		}
+	}
+	return ops, true, nil
+}
+
+// sameBesideDefaults reports whether the Pods are equal once annotations
+// and container resources are set aside.
+func sameBesideDefaults(a, b *corev1.Pod) bool {
+	strip := func(p *corev1.Pod) corev1.Pod {
+		c := *p
+		c.Annotations = nil
+		c.Spec.Containers = withoutResources(p.Spec.Containers)
+		c.Spec.InitContainers = withoutResources(p.Spec.InitContainers)
+		return c
+	}
+	sa, sb := strip(a), strip(b)
+	return reflect.DeepEqual(&sa, &sb)
+}
+
+// sameResources reports whether both marshal alike: a quantity marshals to
+// its canonical form, which its value and format decide.
+func sameResources(a, b corev1.ResourceRequirements) bool {
+	return sameList(a.Limits, b.Limits) && sameList(a.Requests, b.Requests) && reflect.DeepEqual(a.Claims, b.Claims)
+}
+
+func sameList(a, b corev1.ResourceList) bool {
+	if len(a) != len(b) || (a == nil) != (b == nil) {
+		return false
+	}
+	for name, qa := range a {
+		qb, ok := b[name]
+		if !ok || qa.Format != qb.Format || qa.Cmp(qb) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func withoutResources(cs []corev1.Container) []corev1.Container {
+	if cs == nil {
+		return nil
+	}
+	out := make([]corev1.Container, len(cs))
+	for i := range cs {
+		out[i] = cs[i]
+		out[i].Resources = corev1.ResourceRequirements{}
+	}
+	return out
+}
+
+// marshalPair marshals the original and mutated value of one field; nil
+// stands for a field the marshalled Pod leaves out (present false).
+func marshalPair(o, m any, oPresent, mPresent bool) (ob, mb []byte, err error) {
+	if oPresent {
+		if ob, err = json.Marshal(o); err != nil {
+			return nil, nil, fmt.Errorf("marshal original pod: %w", err)
+		}
+	}
+	if mPresent {
+		if mb, err = json.Marshal(m); err != nil {
+			return nil, nil, fmt.Errorf("marshal mutated pod: %w", err)
+		}
+	}
+	return ob, mb, nil
+}
+
+// diffMember appends to ops what the whole-Pod diff yields at path for
+// one object member: raw value r, original o, mutated m, each nil when
+// the member is absent.
+func diffMember(ops []jsonpatch.JsonPatchOperation, path string, r, o, m []byte) ([]jsonpatch.JsonPatchOperation, error) {
+	if r == nil {
+		if m == nil {
+			return ops, nil
+		}
+		var mv any
+		if err := json.Unmarshal(m, &mv); err != nil {
+			return nil, fmt.Errorf("diff pods: %w", err)
+		}
+		add := jsonpatch.NewOperation("add", path, mv)
+		if o != nil {
+			var ov any
+			if err := json.Unmarshal(o, &ov); err != nil {
+				return nil, fmt.Errorf("diff pods: %w", err)
+			}
+			if noise := jsonpatch.NewOperation("add", path, ov); noise.Json() == add.Json() {
+				return ops, nil
+			}
+		}
+		return append(ops, add), nil
+	}
+	if m == nil {
+		if o == nil {
+			return ops, nil // removed in both diffs
+		}
+		return append(ops, jsonpatch.NewOperation("remove", path, nil)), nil
+	}
+	changed, err := jsonpatch.CreatePatch(r, m)
+	if err != nil {
+		return nil, fmt.Errorf("diff pods: %w", err)
+	}
+	var noise []jsonpatch.JsonPatchOperation
+	if o != nil { // else the noise is a remove at path, which m being present never matches
+		if noise, err = jsonpatch.CreatePatch(r, o); err != nil {
+			return nil, fmt.Errorf("diff pods: %w", err)
+		}
+	}
+	for _, op := range withoutNoise(changed, noise) {
+		op.Path = path + op.Path
+		ops = append(ops, op)
+	}
+	return ops, nil
+}
+
+// The whole-Pod diff decodes raw into maps (exact keys, the last of a
+// repeated key wins) and descends where both sides are objects or arrays of
+// equal length. member and elements walk raw the same way without decoding
+// what they skip; raw is the object Decode accepted, so it is valid JSON.
+
+// member returns the value of key in the JSON object obj (nil when absent)
+// and whether obj is an object.
+func member(obj []byte, key string) (val []byte, ok bool) {
+	var vals [1][]byte
+	ok = members(obj, []string{key}, vals[:])
+	return vals[0], ok
+}
+
+// members stores in vals[k] the value of keys[k] in the JSON object obj
+// (nil when absent), in one pass, and reports whether obj is an object.
+func members(obj []byte, keys []string, vals [][]byte) bool {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return false
+	}
+	if i = skipSpace(obj, i+1); i < len(obj) && obj[i] == '}' {
+		return true
+	}
+	for {
+		if i >= len(obj) || obj[i] != '"' {
+			return false
+		}
+		end, escaped := skipString(obj, i)
+		if end < 0 {
+			return false
+		}
+		name := obj[i+1 : end-1]
+		if escaped {
+			var k string
+			if json.Unmarshal(obj[i:end], &k) != nil {
+				return false
+			}
+			name = []byte(k)
+		}
+		if i = skipSpace(obj, end); i >= len(obj) || obj[i] != ':' {
+			return false
+		}
+		i = skipSpace(obj, i+1)
+		vend := skipValue(obj, i)
+		if vend < 0 {
+			return false
+		}
+		for k, key := range keys {
+			if string(name) == key {
+				vals[k] = obj[i:vend]
+			}
+		}
+		if i = skipSpace(obj, vend); i >= len(obj) {
+			return false
+		}
+		switch obj[i] {
+		case '}':
+			return true
+		case ',':
+			i = skipSpace(obj, i+1)
+		default:
+			return false
+		}
+	}
+}
+
+// elements returns the values of the JSON array arr; ok is false when arr
+// is not an array.
+func elements(arr []byte) (out [][]byte, ok bool) {
+	i := skipSpace(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return nil, false
+	}
+	if i = skipSpace(arr, i+1); i < len(arr) && arr[i] == ']' {
+		return [][]byte{}, true
+	}
+	for {
+		end := skipValue(arr, i)
+		if end < 0 {
+			return nil, false
+		}
+		out = append(out, arr[i:end])
+		if i = skipSpace(arr, end); i >= len(arr) {
+			return nil, false
+		}
+		switch arr[i] {
+		case ']':
+			return out, true
+		case ',':
+			i = skipSpace(arr, i+1)
+		default:
+			return nil, false
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string that starts at b[i] (-1
+// if it never ends) and whether it holds an escape.
+func skipString(b []byte, i int) (end int, escaped bool) {
+	if n := bytes.IndexByte(b[i+1:], '"'); n >= 0 && bytes.IndexByte(b[i+1:i+1+n], '\\') < 0 {
+		return i + n + 2, false // the common case: no escapes
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			return j + 1, escaped
+		}
+	}
+	return -1, escaped
+}
+
+// skipValue returns the index after the value that starts at b[i], or -1.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		end, _ := skipString(b, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			n := bytes.IndexAny(b[j:], `"{}[]`)
+			if n < 0 {
+				return -1
+			}
+			j += n
+			switch b[j] {
+			case '"':
+				end, _ := skipString(b, j)
+				if end < 0 {
+					return -1
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
 }
