@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -55,8 +57,35 @@ func TestInternerSharesEqualListsOnly(t *testing.T) {
 	if !sameMap(q1.Spec.Hard, q2.Status.Hard) {
 		t.Error("quota hard lists are not shared")
 	}
-	if sameMap(q1.Status.Used, q2.Status.Used) {
-		t.Error("status.used must never be shared")
+	if !sameMap(q1.Status.Used, q2.Status.Used) {
+		t.Error("equal usages are not shared")
+	}
+	q3 := q("2")
+	_, _ = in.Transform(q3)
+	if sameMap(q1.Status.Used, q3.Status.Used) {
+		t.Error("different usages are shared")
+	}
+}
+
+func TestInternerSharesStrings(t *testing.T) {
+	in := NewInterner(100)
+	ns := func(name string) *corev1.Namespace {
+		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+			corev1.LabelMetadataName: strings.Clone(name), strings.Clone("team"): strings.Clone("payments"),
+		}}}
+	}
+	a, b := ns("a"), ns("b")
+	want := a.DeepCopy()
+	_, _ = in.Transform(a)
+	_, _ = in.Transform(b)
+	if !reflect.DeepEqual(a, want) {
+		t.Errorf("transform changed the namespace: %+v", a)
+	}
+	if unsafe.StringData(a.Labels["team"]) != unsafe.StringData(b.Labels["team"]) {
+		t.Error("equal label values are not shared")
+	}
+	if unsafe.StringData(a.Labels[corev1.LabelMetadataName]) != unsafe.StringData(a.Name) {
+		t.Error("the metadata.name label does not share the namespace's name")
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,6 +52,12 @@ type Options struct {
 // Run serves until ctx is cancelled.
 func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	log := ctrl.Log.WithName("server")
+	if limit, err := memoryLimit(rootFS(), os.Getenv); err != nil {
+		log.Error(err, "cannot read the cgroup memory limit; no Go soft memory limit is set")
+	} else if limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Info("Go soft memory limit set from the container's memory limit (GOMEMLIMIT unset)", "bytes", limit, "ratio", memoryLimitRatio)
+	}
 	m, err := metrics.New(crmetrics.Registry)
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
@@ -141,16 +149,20 @@ func cacheSynced(c cache.Cache, m *metrics.Metrics) healthz.Checker {
 	}
 }
 
-// cacheTransform strips managed fields, then shares identical LimitRange and
-// quota resource lists between cached objects (safe: nothing mutates them).
+// cacheTransform strips managed fields and the fields no decision reads,
+// then shares identical resource lists and strings between cached objects
+// (safe: nothing mutates them).
 func cacheTransform() toolscache.TransformFunc {
-	strip := cache.TransformStripManagedFields()
 	intern := cluster.NewInterner(4096)
+	steps := []toolscache.TransformFunc{cache.TransformStripManagedFields(), cluster.Slim, intern.Transform}
 	return func(obj any) (any, error) {
-		obj, err := strip(obj)
-		if err != nil {
-			return nil, err
+		for _, step := range steps {
+			out, err := step(obj)
+			if err != nil {
+				return nil, fmt.Errorf("transform %T for the cache: %w", obj, err)
+			}
+			obj = out
 		}
-		return intern.Transform(obj)
+		return obj, nil
 	}
 }

@@ -75,6 +75,7 @@ func cmdE2E(args []string) error {
 	count := fs.Int("creates", 300, "Pod creates per cell")
 	cellTimeout := fs.Duration("cell-timeout", 2*time.Minute, "time bound per cell")
 	rssNamespaces := fs.Int("rss-namespaces", 5000, "namespaces (each with 2 LimitRanges and 2 quotas) to create before reading Tollgate's RSS; 0 skips")
+	latency := fs.Bool("latency", true, "measure Pod create latency; false runs only the RSS part (the webhooks are still registered, so the RSS probes go through Tollgate)")
 	md := fs.String("markdown", "", "also write the tables to this file")
 	tgEnv := fs.String("tollgate-env", "", "comma-separated VAR=value pairs for the tollgate process, e.g. GOMEMLIMIT=80MiB")
 	_ = fs.Parse(args)
@@ -110,7 +111,14 @@ func cmdE2E(args []string) error {
 	fmt.Fprintf(os.Stderr, "e2e: control plane and tollgate up in %s\n", time.Since(begin).Round(time.Millisecond))
 
 	var cells []cell
-	for _, hook := range []string{"none", "tollgate"} {
+	hooks := []string{"none", "tollgate"}
+	if !*latency {
+		if err := c.register(ctx, tg); err != nil {
+			return err
+		}
+		hooks = nil
+	}
+	for _, hook := range hooks {
 		if hook == "tollgate" {
 			if err := c.register(ctx, tg); err != nil {
 				return err
@@ -142,7 +150,10 @@ func cmdE2E(args []string) error {
 			}
 		}
 	}
-	out := e2eTable(cells, *count)
+	var out string
+	if *latency {
+		out = e2eTable(cells, *count)
+	}
 
 	if *rssNamespaces > 0 {
 		t, err := rssRun(ctx, c, tg, *rssNamespaces)
