@@ -56,7 +56,7 @@ func Check(in Input) verdict.Verdict {
 	if in.Options.Mode == ModeOff {
 		return verdict.Verdict{}
 	}
-	return render(predict(in, nil), in.Options.Mode)
+	return render(predict(in, nil, false), in.Options.Mode)
 }
 
 // render turns a prediction into a verdict under the mode.

@@ -2,12 +2,13 @@ package quota
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	quotav1 "k8s.io/apiserver/pkg/quota/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Reason codes. Warnings carry the same codes as a "<code>: " prefix.
@@ -44,9 +45,20 @@ type prediction struct {
 // pendingFunc returns usage admitted but not yet visible in status.used.
 type pendingFunc func(q *corev1.ResourceQuota) corev1.ResourceList
 
+// amount is what one quota resource is charged for the Pod.
+type amount struct {
+	name corev1.ResourceName
+	q    resource.Quantity
+}
+
 // predict runs the in-tree algorithm over the quotas in name order, but
-// reports every failing quota instead of only the first one.
-func predict(in Input, pending pendingFunc) prediction {
+// reports every failing quota instead of only the first one. Charges are
+// kept only when record is set (the Ledger is about to remember them).
+//
+// It works name by name on the quota's constrained names rather than
+// through quotav1's list arithmetic, which builds several maps per quota;
+// the sums are taken in the same order, so values and formats match.
+func predict(in Input, pending pendingFunc, record bool) prediction {
 	var p prediction
 	pod := in.Pod
 	if pod == nil || !handled(in) {
@@ -59,65 +71,141 @@ func predict(in Input, pending pendingFunc) prediction {
 	if delta {
 		oldUsage = Usage(in.OldPod, in.Now)
 	}
+	var constrained []corev1.ResourceName
+	var requested []amount
 	for _, q := range sortedQuotas(in.Quotas, pod.Namespace) {
 		if !matchesScopes(q, pod) {
 			continue
 		}
-		constrained := podResourceNames(quotav1.ResourceNames(q.Status.Hard))
+		constrained = constrainedBy(constrained[:0], q.Status.Hard)
 		if len(constrained) == 0 {
 			continue // nothing here a Pod consumes (or status not filled yet)
 		}
-		if missing := decl.missing(constrained); missing != nil {
-			p.problems = append(p.problems, problem{CodeMustSpecify, "spec", mustSpecifyMessage(q.Name, missing)})
+		if pr, ok := blocked(q, decl, constrained); ok {
+			p.problems = append(p.problems, pr)
 			continue
 		}
-		if unknown := quotav1.Difference(constrained, quotav1.ResourceNames(q.Status.Used)); len(unknown) > 0 {
-			p.problems = append(p.problems, problem{CodeStatusUnknown, "", fmt.Sprintf("status unknown for quota: %s, resources: %s", q.Name, joinNames(constrained))})
-			continue
-		}
-		charge := newUsage
-		if delta && matchesScopes(q, in.OldPod) {
-			charge = quotav1.SubtractWithNonNegativeResult(newUsage, oldUsage)
-		}
-		requested := quotav1.RemoveZeros(quotav1.Mask(charge, constrained))
+		requested = chargeFor(requested[:0], constrained, newUsage, oldUsage, delta && matchesScopes(q, in.OldPod))
 		if len(requested) == 0 {
 			continue
 		}
 		var extra corev1.ResourceList
 		if pending != nil {
-			extra = quotav1.Mask(pending(q), constrained)
+			extra = pending(q)
 		}
-		p.headroom(q, namespaceOf(q, pod), requested, extra, in.Options.WarnThreshold)
+		p.headroom(q, namespaceOf(q, pod), requested, extra, in.Options.WarnThreshold, record)
 	}
 	return p
+}
+
+// blocked is the in-tree denial no headroom avoids: a container that does
+// not declare what the quota constrains, or a quota whose status.used does
+// not cover every constrained name yet.
+func blocked(q *corev1.ResourceQuota, decl declarations, constrained []corev1.ResourceName) (problem, bool) {
+	if missing := decl.missing(constrained); missing != nil {
+		return problem{CodeMustSpecify, "spec", mustSpecifyMessage(q.Name, missing)}, true
+	}
+	if !hasAll(q.Status.Used, constrained) {
+		return problem{CodeStatusUnknown, "", fmt.Sprintf("status unknown for quota: %s, resources: %s", q.Name, joinNames(constrained))}, true
+	}
+	return problem{}, false
+}
+
+// hasAll reports whether list has every name.
+func hasAll(list corev1.ResourceList, names []corev1.ResourceName) bool {
+	for _, n := range names {
+		if _, ok := list[n]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// chargeFor appends to dst, per constrained name, what the quota is charged:
+// the new usage, or with subtract the part above the old usage
+// (quotav1.SubtractWithNonNegativeResult); zeros are left out.
+func chargeFor(dst []amount, constrained []corev1.ResourceName, newUsage, oldUsage corev1.ResourceList, subtract bool) []amount {
+	for _, n := range constrained {
+		nq, ok := newUsage[n]
+		if !subtract {
+			if ok && !nq.IsZero() {
+				dst = append(dst, amount{n, nq.DeepCopy()})
+			}
+			continue
+		}
+		if !ok {
+			continue // only in the old usage: charged zero
+		}
+		c := nq.DeepCopy()
+		if oq, found := oldUsage[n]; found {
+			c.Sub(oq)
+		}
+		if c.Sign() > 0 {
+			dst = append(dst, amount{n, c})
+		}
+	}
+	return dst
 }
 
 // headroom compares used (+ pending) + requested with hard for the requested
 // names only, so a resource already over its limit does not block Pods that
 // do not consume it.
-func (p *prediction) headroom(q *corev1.ResourceQuota, namespace string, requested, pending corev1.ResourceList, threshold int) {
-	used := quotav1.Add(q.Status.Used, pending)
-	names := quotav1.ResourceNames(requested)
-	after := quotav1.Mask(quotav1.Add(used, requested), names)
-	if ok, exceeded := quotav1.LessThanOrEqual(after, q.Status.Hard); !ok {
-		p.problems = append(p.problems, problem{CodeExceeded, "", exceededMessage(q, namespace, requested, used, pending, exceeded)})
-		return
+func (p *prediction) headroom(q *corev1.ResourceQuota, namespace string, requested []amount, pending corev1.ResourceList, threshold int, record bool) {
+	for _, r := range requested {
+		if end := after(q, pending, r); end.Cmp(q.Status.Hard[r.name]) > 0 {
+			p.problems = append(p.problems, problem{CodeExceeded, "", exceededBy(q, namespace, requested, pending)})
+			return
+		}
 	}
-	p.charges = append(p.charges, charge{quota: q.Name, requested: requested, used: q.Status.Used.DeepCopy()})
+	if record {
+		list := make(corev1.ResourceList, len(requested))
+		for _, r := range requested {
+			list[r.name] = r.q.DeepCopy()
+		}
+		p.charges = append(p.charges, charge{quota: q.Name, requested: list, used: q.Status.Used.DeepCopy()})
+	}
 	if threshold <= 0 {
 		threshold = defaultWarnThreshold
 	}
-	sort.Slice(names, func(i, j int) bool { return names[i] < names[j] })
-	for _, n := range names {
-		hard, end := q.Status.Hard[n], after[n]
+	for _, r := range requested {
+		hard, end := q.Status.Hard[r.name], after(q, pending, r)
 		if hard.Sign() <= 0 || end.AsApproximateFloat64()*100 < float64(threshold-1)*hard.AsApproximateFloat64() {
 			continue // clearly below the threshold; skip the exact arithmetic
 		}
 		if pct := percent(end, hard); pct >= int64(threshold) {
 			p.nearLimit = append(p.nearLimit, fmt.Sprintf("%s: quota %q: %s will be %s of %s (%d%%) after this Pod",
-				CodeNearLimit, q.Name, n, formatQuantity(n, end), formatQuantity(n, hard), pct))
+				CodeNearLimit, q.Name, r.name, formatQuantity(r.name, end), formatQuantity(r.name, hard), pct))
 		}
 	}
+}
+
+// after is what quotav1.Add(quotav1.Add(used, pending), requested) holds
+// for r: the quota's use once the Pod is admitted.
+func after(q *corev1.ResourceQuota, pending corev1.ResourceList, r amount) resource.Quantity {
+	used, ok := sum(q.Status.Used, pending, r.name)
+	if !ok {
+		return r.q.DeepCopy()
+	}
+	used.Add(r.q)
+	return used
+}
+
+// sum is quotav1.Add(a, b)[name]: a copy of a's quantity plus b's, or of
+// whichever list has the name; ok is false when neither has.
+func sum(a, b corev1.ResourceList, name corev1.ResourceName) (resource.Quantity, bool) {
+	aq, aok := a[name]
+	bq, bok := b[name]
+	switch {
+	case aok:
+		out := aq.DeepCopy()
+		if bok {
+			out.Add(bq)
+		}
+		return out, true
+	case bok:
+		return bq.DeepCopy(), true
+	}
+	return resource.Quantity{}, false
 }
 
 // handled mirrors which operations the in-tree evaluator looks at: every
@@ -168,7 +256,7 @@ func sortedQuotas(quotas []corev1.ResourceQuota, namespace string) []*corev1.Res
 		}
 		out = append(out, &quotas[i])
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	slices.SortStableFunc(out, func(a, b *corev1.ResourceQuota) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -195,20 +283,24 @@ func mustSpecifyMessage(quota string, missing map[corev1.ResourceName][]string) 
 	return fmt.Sprintf("failed quota: %s: must specify %s", quota, strings.Join(parts, "; "))
 }
 
-// exceededMessage names the quota, its namespace and, for every exceeded
-// resource, what was requested, used, hard and still free.
-func exceededMessage(q *corev1.ResourceQuota, namespace string, requested, used, pending corev1.ResourceList, exceeded []corev1.ResourceName) string {
-	sort.Slice(exceeded, func(i, j int) bool { return exceeded[i] < exceeded[j] })
-	parts := make([]string, 0, len(exceeded))
-	for _, n := range exceeded {
-		hard, u := q.Status.Hard[n], used[n]
+// exceededBy names the quota, its namespace and, for every requested
+// resource that ends past hard (in name order), what was requested, used
+// (pending included), hard and still free.
+func exceededBy(q *corev1.ResourceQuota, namespace string, requested []amount, pending corev1.ResourceList) string {
+	var parts []string
+	for _, r := range requested {
+		n, hard := r.name, q.Status.Hard[r.name]
+		if end := after(q, pending, r); end.Cmp(hard) <= 0 {
+			continue
+		}
+		u, _ := sum(q.Status.Used, pending, n)
 		free := hard.DeepCopy()
 		free.Sub(u)
 		if free.Sign() < 0 {
 			free.Set(0)
 		}
 		part := fmt.Sprintf("%s: requested %s, used %s of %s (%s free",
-			n, formatQuantity(n, requested[n]), formatQuantity(n, u), formatQuantity(n, hard), formatQuantity(n, free))
+			n, formatQuantity(n, r.q), formatQuantity(n, u), formatQuantity(n, hard), formatQuantity(n, free))
 		if pq, ok := pending[n]; ok && !pq.IsZero() {
 			part += fmt.Sprintf("; used includes %s admitted moments ago and not yet in quota status", formatQuantity(n, pq))
 		}

@@ -77,14 +77,15 @@ func (l *Ledger) Check(in Input) verdict.Verdict {
 		byName[in.Quotas[i].Name] = &in.Quotas[i]
 	}
 	b.prune(now, ttl, byName)
+	record := in.Operation == "CREATE" && !in.DryRun
 	p := predict(in, func(q *corev1.ResourceQuota) corev1.ResourceList {
 		var sum corev1.ResourceList
 		for _, e := range b.pending[q.Name] {
 			sum = quotav1.Add(sum, e.requested)
 		}
 		return sum
-	})
-	if in.Operation == "CREATE" && !in.DryRun && len(p.problems) == 0 {
+	}, record)
+	if record && len(p.problems) == 0 {
 		for _, c := range p.charges {
 			b.pending[c.quota] = append(b.pending[c.quota], entry{pod: podKey(in.Pod), requested: c.requested, used: c.used, at: now})
 		}

@@ -2,30 +2,25 @@ package quota
 
 import (
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// selectors returns the quota's scope requirements: every spec.scopes entry
-// as {scope Exists}, followed by spec.scopeSelector. All must match.
-func selectors(q *corev1.ResourceQuota) []corev1.ScopedResourceSelectorRequirement {
-	out := make([]corev1.ScopedResourceSelectorRequirement, 0, len(q.Spec.Scopes))
+// matchesScopes reports whether the Pod is in every scope of the quota:
+// every spec.scopes entry as {scope Exists}, and every spec.scopeSelector
+// expression. An unknown scope or a malformed PriorityClass expression
+// matches nothing, which makes the quota not apply (the API server rejects
+// such quotas).
+func matchesScopes(q *corev1.ResourceQuota, pod *corev1.Pod) bool {
 	for _, s := range q.Spec.Scopes {
-		out = append(out, corev1.ScopedResourceSelectorRequirement{ScopeName: s, Operator: corev1.ScopeSelectorOpExists})
+		if !matchesScope(corev1.ScopedResourceSelectorRequirement{ScopeName: s, Operator: corev1.ScopeSelectorOpExists}, pod) {
+			return false
+		}
 	}
 	if q.Spec.ScopeSelector != nil {
-		out = append(out, q.Spec.ScopeSelector.MatchExpressions...)
-	}
-	return out
-}
-
-// matchesScopes reports whether the Pod is in every scope of the quota. An
-// unknown scope or a malformed PriorityClass expression matches nothing,
-// which makes the quota not apply (the API server rejects such quotas).
-func matchesScopes(q *corev1.ResourceQuota, pod *corev1.Pod) bool {
-	for _, s := range selectors(q) {
-		if !matchesScope(s, pod) {
-			return false
+		for _, s := range q.Spec.ScopeSelector.MatchExpressions {
+			if !matchesScope(s, pod) {
+				return false
+			}
 		}
 	}
 	return true
@@ -56,31 +51,34 @@ func isTerminating(pod *corev1.Pod) bool {
 	return pod.Spec.ActiveDeadlineSeconds != nil && *pod.Spec.ActiveDeadlineSeconds >= 0
 }
 
-// matchesPriorityClass treats the class as a label {PriorityClass: name};
-// a Pod without a class has no such label, so NotIn and DoesNotExist match it.
+// matchesPriorityClass treats the class as a label {PriorityClass: name},
+// as a labels.Requirement would: a Pod without a class has no such label,
+// so NotIn and DoesNotExist match it; In and NotIn need at least one value,
+// and every value must be a valid label value, or nothing matches.
 func matchesPriorityClass(s corev1.ScopedResourceSelectorRequirement, class string) bool {
-	var op selection.Operator
 	switch s.Operator {
 	case corev1.ScopeSelectorOpExists:
 		return class != ""
 	case corev1.ScopeSelectorOpDoesNotExist:
 		return class == ""
-	case corev1.ScopeSelectorOpIn:
-		op = selection.In
-	case corev1.ScopeSelectorOpNotIn:
-		op = selection.NotIn
+	case corev1.ScopeSelectorOpIn, corev1.ScopeSelectorOpNotIn:
 	default:
 		return false
 	}
-	req, err := labels.NewRequirement(string(corev1.ResourceQuotaScopePriorityClass), op, s.Values)
-	if err != nil {
+	if len(s.Values) == 0 {
 		return false
 	}
-	set := labels.Set{}
-	if class != "" {
-		set[string(corev1.ResourceQuotaScopePriorityClass)] = class
+	listed := false
+	for _, v := range s.Values {
+		if len(validation.IsValidLabelValue(v)) > 0 {
+			return false
+		}
+		listed = listed || (class != "" && v == class)
 	}
-	return req.Matches(set)
+	if s.Operator == corev1.ScopeSelectorOpIn {
+		return listed
+	}
+	return !listed
 }
 
 // usesCrossNamespaceAffinity reports whether any pod (anti-)affinity term,
@@ -120,22 +118,25 @@ func isBestEffort(pod *corev1.Pod) bool {
 	if pod.Status.QOSClass != "" {
 		return pod.Status.QOSClass == corev1.PodQOSBestEffort
 	}
-	var lists []corev1.ResourceList
 	if r := pod.Spec.Resources; r != nil {
-		lists = append(lists, r.Requests, r.Limits)
-	} else {
-		for _, cs := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
-			for i := range cs {
-				lists = append(lists, cs[i].Resources.Requests, cs[i].Resources.Limits)
-			}
-		}
+		return !burstable(r.Requests) && !burstable(r.Limits)
 	}
-	for _, l := range lists {
-		for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-			if q, ok := l[name]; ok && q.Sign() > 0 {
+	for _, cs := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for i := range cs {
+			if burstable(cs[i].Resources.Requests) || burstable(cs[i].Resources.Limits) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// burstable reports a positive cpu or memory quantity in l.
+func burstable(l corev1.ResourceList) bool {
+	for _, name := range [...]corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		if q, ok := l[name]; ok && q.Sign() > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -67,18 +67,19 @@ func TestPriorityClassOperators(t *testing.T) {
 		class  string
 		want   bool
 	}{
-		"In matches":                  {corev1.ScopeSelectorOpIn, []string{"high", "mid"}, "mid", true},
-		"In misses":                   {corev1.ScopeSelectorOpIn, []string{"high"}, "low", false},
-		"In misses classless":         {corev1.ScopeSelectorOpIn, []string{"high"}, "", false},
-		"NotIn matches other":         {corev1.ScopeSelectorOpNotIn, []string{"high"}, "low", true},
-		"NotIn matches classless":     {corev1.ScopeSelectorOpNotIn, []string{"high"}, "", true},
-		"NotIn misses listed":         {corev1.ScopeSelectorOpNotIn, []string{"high"}, "high", false},
-		"Exists matches":              {corev1.ScopeSelectorOpExists, nil, "low", true},
-		"Exists misses classless":     {corev1.ScopeSelectorOpExists, nil, "", false},
-		"DoesNotExist matches":        {corev1.ScopeSelectorOpDoesNotExist, nil, "", true},
-		"DoesNotExist misses a class": {corev1.ScopeSelectorOpDoesNotExist, nil, "low", false},
-		"In without values is broken": {corev1.ScopeSelectorOpIn, nil, "low", false},
-		"unknown operator":            {"Gt", []string{"1"}, "low", false},
+		"In matches":                       {corev1.ScopeSelectorOpIn, []string{"high", "mid"}, "mid", true},
+		"In misses":                        {corev1.ScopeSelectorOpIn, []string{"high"}, "low", false},
+		"In misses classless":              {corev1.ScopeSelectorOpIn, []string{"high"}, "", false},
+		"NotIn matches other":              {corev1.ScopeSelectorOpNotIn, []string{"high"}, "low", true},
+		"NotIn matches classless":          {corev1.ScopeSelectorOpNotIn, []string{"high"}, "", true},
+		"NotIn misses listed":              {corev1.ScopeSelectorOpNotIn, []string{"high"}, "high", false},
+		"Exists matches":                   {corev1.ScopeSelectorOpExists, nil, "low", true},
+		"Exists misses classless":          {corev1.ScopeSelectorOpExists, nil, "", false},
+		"DoesNotExist matches":             {corev1.ScopeSelectorOpDoesNotExist, nil, "", true},
+		"DoesNotExist misses a class":      {corev1.ScopeSelectorOpDoesNotExist, nil, "low", false},
+		"In without values is broken":      {corev1.ScopeSelectorOpIn, nil, "low", false},
+		"NotIn with a bad value is broken": {corev1.ScopeSelectorOpNotIn, []string{"high", "not a label value"}, "low", false},
+		"unknown operator":                 {"Gt", []string{"1"}, "low", false},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

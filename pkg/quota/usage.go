@@ -1,6 +1,7 @@
 package quota
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -8,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
-	quotav1 "k8s.io/apiserver/pkg/quota/v1"
 	resourcehelper "k8s.io/component-helpers/resource"
 )
 
@@ -59,13 +59,15 @@ var podUsageOptions = resourcehelper.PodResourcesOptions{UseStatusResources: tru
 // Requests and limits come from component-helpers (init containers,
 // sidecars, pod-level resources, overhead).
 func Usage(pod *corev1.Pod, now time.Time) corev1.ResourceList {
-	usage := corev1.ResourceList{countPods: *resource.NewQuantity(1, resource.DecimalSI)}
 	if !charged(pod, now) {
-		return usage
+		return corev1.ResourceList{countPods: *resource.NewQuantity(1, resource.DecimalSI)}
 	}
 	requests := resourcehelper.PodRequests(pod, podUsageOptions)
 	limits := resourcehelper.PodLimits(pod, podUsageOptions)
-	return quotav1.Add(usage, computeUsage(requests, limits))
+	usage := computeUsage(requests, limits)
+	// computeUsage never yields count/pods, so this is the sum of both.
+	usage[countPods] = *resource.NewQuantity(1, resource.DecimalSI)
+	return usage
 }
 
 // charged reports whether compute resources of the Pod count against quota.
@@ -89,7 +91,7 @@ func charged(pod *corev1.Pod, now time.Time) bool {
 // counts as specified.
 func computeUsage(requests, limits corev1.ResourceList) corev1.ResourceList {
 	out := corev1.ResourceList{corev1.ResourcePods: *resource.NewQuantity(1, resource.DecimalSI)}
-	pairs := []struct{ base, req, lim corev1.ResourceName }{
+	pairs := [...]struct{ base, req, lim corev1.ResourceName }{
 		{corev1.ResourceCPU, corev1.ResourceRequestsCPU, corev1.ResourceLimitsCPU},
 		{corev1.ResourceMemory, corev1.ResourceRequestsMemory, corev1.ResourceLimitsMemory},
 		{corev1.ResourceEphemeralStorage, corev1.ResourceRequestsEphemeralStorage, corev1.ResourceLimitsEphemeralStorage},
@@ -137,32 +139,29 @@ func isNative(name corev1.ResourceName) bool {
 	return !strings.Contains(s, "/") || strings.Contains(s, corev1.ResourceDefaultNamespacePrefix)
 }
 
-// podResourceNames keeps the quota names a Pod can consume; the rest of a
-// quota (services, limits.nvidia.com/gpu, a bare nvidia.com/gpu,
-// limits.hugepages-*) is ignored, as upstream does.
-func podResourceNames(names []corev1.ResourceName) []corev1.ResourceName {
-	var out []corev1.ResourceName
-	for _, n := range names {
+// constrainedBy appends to dst, sorted, the names of hard a Pod can
+// consume; the rest of a quota (services, limits.nvidia.com/gpu, a bare
+// nvidia.com/gpu, limits.hugepages-*) is ignored, as upstream does.
+func constrainedBy(dst []corev1.ResourceName, hard corev1.ResourceList) []corev1.ResourceName {
+	for n := range hard {
 		s := string(n)
 		switch {
-		case quotav1.Contains(computeNames, n),
+		case slices.Contains(computeNames, n),
 			strings.HasPrefix(s, corev1.ResourceHugePagesPrefix),
 			strings.HasPrefix(s, corev1.ResourceRequestsHugePagesPrefix),
 			strings.HasPrefix(s, corev1.DefaultResourceRequestsPrefix) && (!isNative(n) || strings.HasPrefix(s, deviceClassRequestsPrefix)):
-			out = append(out, n)
+			dst = append(dst, n)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
+	slices.Sort(dst)
+	return dst
 }
 
-// declarations records, per container and init container (sidecars too),
-// which quota names its own requests and limits produce. The upstream
-// "must specify" rule compares quotas against it.
+// declarations are the containers and init containers (sidecars too) whose
+// own requests and limits the upstream "must specify" rule looks at.
 type declarations struct {
 	podLevel bool // pod-level resources are set: the rule is skipped
-	names    []string
-	have     []corev1.ResourceList
+	ctrs     []*corev1.Container
 }
 
 // declared computes the declarations of a Pod once for all its quotas.
@@ -171,13 +170,34 @@ func declared(pod *corev1.Pod) declarations {
 	if d.podLevel {
 		return d
 	}
+	d.ctrs = make([]*corev1.Container, 0, len(pod.Spec.Containers)+len(pod.Spec.InitContainers))
 	for _, cs := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
 		for i := range cs {
-			d.names = append(d.names, cs[i].Name)
-			d.have = append(d.have, computeUsage(cs[i].Resources.Requests, cs[i].Resources.Limits))
+			d.ctrs = append(d.ctrs, &cs[i])
 		}
 	}
 	return d
+}
+
+// declares reports whether the container's own requests or limits produce
+// the must-specify name (computeUsage's mapping; an explicit 0 counts).
+func declares(c *corev1.Container, name corev1.ResourceName) bool {
+	var list corev1.ResourceList
+	var base corev1.ResourceName
+	switch name {
+	case corev1.ResourceCPU, corev1.ResourceRequestsCPU:
+		list, base = c.Resources.Requests, corev1.ResourceCPU
+	case corev1.ResourceMemory, corev1.ResourceRequestsMemory:
+		list, base = c.Resources.Requests, corev1.ResourceMemory
+	case corev1.ResourceLimitsCPU:
+		list, base = c.Resources.Limits, corev1.ResourceCPU
+	case corev1.ResourceLimitsMemory:
+		list, base = c.Resources.Limits, corev1.ResourceMemory
+	default:
+		return true // not a must-specify name
+	}
+	_, ok := list[base]
+	return ok
 }
 
 // missing implements the upstream "must specify" rule: when a quota
@@ -191,17 +211,17 @@ func (d declarations) missing(constrained []corev1.ResourceName) map[corev1.Reso
 	}
 	var out map[corev1.ResourceName][]string
 	for _, name := range constrained {
-		if !quotav1.Contains(mustSpecifyNames, name) {
+		if !slices.Contains(mustSpecifyNames, name) {
 			continue
 		}
-		for i, have := range d.have {
-			if _, ok := have[name]; ok {
+		for _, c := range d.ctrs {
+			if declares(c, name) {
 				continue
 			}
 			if out == nil {
 				out = map[corev1.ResourceName][]string{}
 			}
-			out[name] = append(out[name], d.names[i])
+			out[name] = append(out[name], c.Name)
 		}
 	}
 	for name := range out {

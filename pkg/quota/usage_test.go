@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	quotav1 "k8s.io/apiserver/pkg/quota/v1"
 )
@@ -126,11 +127,15 @@ func TestPodResourceNames(t *testing.T) {
 	in := []corev1.ResourceName{"services", "pods", "count/pods", "cpu", "limits.memory", "requests.ephemeral-storage",
 		"hugepages-2Mi", "requests.hugepages-1Gi", "limits.hugepages-2Mi", "requests.nvidia.com/gpu", "limits.nvidia.com/gpu",
 		"nvidia.com/gpu", "requests.deviceclass.resource.kubernetes.io/gpu", "requests.storage", "count/services"}
-	got := podResourceNames(in)
+	hard := corev1.ResourceList{}
+	for _, n := range in {
+		hard[n] = resource.MustParse("1")
+	}
+	got := constrainedBy(nil, hard)
 	want := []corev1.ResourceName{"count/pods", "cpu", "hugepages-2Mi", "limits.memory", "pods",
 		"requests.deviceclass.resource.kubernetes.io/gpu", "requests.ephemeral-storage", "requests.hugepages-1Gi", "requests.nvidia.com/gpu"}
 	if !equalNames(got, want) {
-		t.Errorf("podResourceNames:\n got  %v\n want %v", got, want)
+		t.Errorf("constrainedBy:\n got  %v\n want %v", got, want)
 	}
 }
 

@@ -1,7 +1,6 @@
 package quota
 
 import (
-	"fmt"
 	"sort"
 	"time"
 
@@ -75,17 +74,12 @@ func CheckCopies(in CopiesInput) Copies {
 		if !matchesScopes(q, in.Pod) {
 			continue
 		}
-		constrained := podResourceNames(quotav1.ResourceNames(q.Status.Hard))
+		constrained := constrainedBy(nil, q.Status.Hard)
 		if len(constrained) == 0 {
 			continue
 		}
-		if missing := decl.missing(constrained); missing != nil {
-			out.Blockers = append(out.Blockers, Blocker{CodeMustSpecify, mustSpecifyMessage(q.Name, missing)})
-			out.Fit = 0
-			continue
-		}
-		if unknown := quotav1.Difference(constrained, quotav1.ResourceNames(q.Status.Used)); len(unknown) > 0 {
-			out.Blockers = append(out.Blockers, Blocker{CodeStatusUnknown, fmt.Sprintf("status unknown for quota: %s, resources: %s", q.Name, joinNames(constrained))})
+		if pr, ok := blocked(q, decl, constrained); ok {
+			out.Blockers = append(out.Blockers, Blocker{pr.code, pr.message})
 			out.Fit = 0
 			continue
 		}
