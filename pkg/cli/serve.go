@@ -1,38 +1,56 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"go.opentelemetry.io/otel"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/tollgate-dev/tollgate/pkg/server"
+	"github.com/tollgate-dev/tollgate/pkg/tracing"
+	"github.com/tollgate-dev/tollgate/pkg/version"
 )
 
 func serveCommand() *cobra.Command {
 	opts := server.Options{}
+	traceOpts := tracing.Options{Version: version.Version}
 	var kubeconfig string
 	zapOpts := zap.Options{}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the mutating and validating admission webhooks",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			if err := checkTracing(cmd.Flags(), traceOpts); err != nil {
+				return badInput(err)
+			}
 			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts), zap.WriteTo(cmd.ErrOrStderr())))
 			cfg, err := restConfig(kubeconfig)
 			if err != nil {
 				return err
 			}
 			ctx := ctrl.SetupSignalHandler()
+			tp, err := startTracing(ctx, traceOpts)
+			if err != nil {
+				return err
+			}
+			defer func() { err = errors.Join(err, stopTracing(tp)) }()
 			return server.Run(ctx, cfg, opts)
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&traceOpts.Endpoint, flagTracingEndpoint, "", "OTLP/gRPC collector to send traces to: host:port or http://host:port (plaintext), https://host:port (TLS); empty: tracing off")
+	f.Float64Var(&traceOpts.SampleRatio, flagTracingSampleRatio, 1, "share of admission requests traced when the API server sent no trace context (0 to 1); needs --tracing-endpoint")
 	f.StringVar(&opts.BindAddress, "bind-address", "", "address the webhook server binds to (empty: all)")
 	f.IntVar(&opts.Port, "port", 9443, "webhook server port")
 	f.StringVar(&opts.CertDir, "cert-dir", "/etc/tollgate/certs", "directory with tls.crt and tls.key; reloaded when they change")
@@ -62,4 +80,59 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 		return nil, fmt.Errorf("read kubeconfig %s: %w", kubeconfig, err)
 	}
 	return cfg, nil
+}
+
+const (
+	flagTracingEndpoint    = "tracing-endpoint"
+	flagTracingSampleRatio = "tracing-sample-ratio"
+	// tracingFlushTimeout bounds the export of the last spans on exit, well
+	// inside the Pod's termination grace period.
+	tracingFlushTimeout = 5 * time.Second
+)
+
+// checkTracing checks the tracing flags before anything starts, so a bad
+// value fails `tollgate serve` with exit 2 and a clear message.
+func checkTracing(f *pflag.FlagSet, opts tracing.Options) error {
+	if f.Changed(flagTracingEndpoint) && opts.Endpoint == "" {
+		return fmt.Errorf("--%s is empty; leave it out to keep tracing off", flagTracingEndpoint)
+	}
+	if !opts.Enabled() && f.Changed(flagTracingSampleRatio) {
+		return fmt.Errorf("--%s has no effect without --%s (tracing is off)", flagTracingSampleRatio, flagTracingEndpoint)
+	}
+	if err := tracing.CheckSampleRatio(opts.SampleRatio); err != nil {
+		return fmt.Errorf("--%s: %w", flagTracingSampleRatio, err)
+	}
+	if !opts.Enabled() {
+		return nil
+	}
+	if err := tracing.CheckEndpoint(opts.Endpoint); err != nil {
+		return fmt.Errorf("--%s: %w", flagTracingEndpoint, err)
+	}
+	return nil
+}
+
+// startTracing starts the provider when tracing is on, and sends the SDK's
+// own errors (a collector that cannot be reached) to the log instead of
+// stderr's bare log.Print. Off, it touches nothing: no OTEL_* variable is
+// read and the OpenTelemetry globals keep their no-op defaults.
+func startTracing(ctx context.Context, opts tracing.Options) (*tracing.Provider, error) {
+	if !opts.Enabled() {
+		return nil, nil
+	}
+	log := ctrl.Log.WithName("tracing")
+	otel.SetLogger(log)
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Error(err, "export traces") }))
+	tp, err := tracing.Start(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("tracing on", "endpoint", opts.Endpoint, "sampleRatio", opts.SampleRatio)
+	return tp, nil
+}
+
+// stopTracing flushes the spans still queued; ctx of serve is cancelled by then.
+func stopTracing(tp *tracing.Provider) error {
+	ctx, cancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
+	defer cancel()
+	return tp.Shutdown(ctx)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel/attribute"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/tollgate-dev/tollgate/pkg/config"
@@ -71,11 +72,21 @@ func (p *Pipeline) Default(ctx context.Context, req Request, pod *corev1.Pod) (d
 	if !p.defaulted(req) {
 		return defaults.Result{}, nil
 	}
+	ctx, span := startSpan(ctx, "tollgate.defaults.apply")
 	in, _, err := p.limitInputs(ctx, req.Namespace)
 	if err != nil {
+		endSpan(span, err)
 		return defaults.Result{}, err
 	}
-	return defaults.Apply(pod, in), nil
+	res := defaults.Apply(pod, in)
+	if span != nil {
+		span.SetAttributes(
+			attribute.Bool("tollgate.defaults.changed", res.Changed),
+			attribute.Int("tollgate.defaults.warnings", len(res.Warnings)),
+		)
+		endSpan(span, nil)
+	}
+	return res, nil
 }
 
 // Validate checks the final pod: limits, quota headroom and policies.
@@ -91,17 +102,26 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 	}
 	var parts []verdict.Verdict
 	if p.defaulted(req) && !terminating(old) {
-		parts = append(parts, defaults.Validate(pod, in))
+		_, span := startSpan(ctx, "tollgate.limits.validate")
+		lv := defaults.Validate(pod, in)
+		if span != nil {
+			span.SetAttributes(outcome("tollgate.limits.outcome", lv))
+			endSpan(span, nil)
+		}
+		parts = append(parts, lv)
 	}
-	pv, err := st.Policies.Evaluate(ctx, policy.Input{Request: req, Object: pod, OldObject: old, Namespace: ns}, st.Config.Policies)
+	pv, err := p.evaluatePolicies(ctx, st, policy.Input{Request: req, Object: pod, OldObject: old, Namespace: ns})
 	if err != nil {
-		return verdict.Verdict{}, fmt.Errorf("evaluate policies: %w", err)
+		return verdict.Verdict{}, err
 	}
 	parts = append(parts, pv)
 	if req.SubResource == "" || req.SubResource == "resize" {
+		ctx, span := startSpan(ctx, "tollgate.quota.check")
 		quotas, err := p.facts.Quotas(ctx, req.Namespace)
 		if err != nil {
-			return verdict.Verdict{}, fmt.Errorf("read resource quotas of namespace %q: %w", req.Namespace, err)
+			err = fmt.Errorf("read resource quotas of namespace %q: %w", req.Namespace, err)
+			endSpan(span, err)
+			return verdict.Verdict{}, err
 		}
 		qin := quota.Input{
 			Operation: req.Operation, Pod: pod, OldPod: old, Quotas: quotas,
@@ -109,13 +129,39 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 		}
 		// Quota goes last so the ledger only keeps a charge for a Pod that
 		// every other check admitted as well.
-		parts = append(parts, p.ledger.Check(qin))
+		qv := p.ledger.Check(qin)
+		if span != nil {
+			span.SetAttributes(outcome("tollgate.quota.outcome", qv), attribute.Int("tollgate.quota.count", len(quotas)))
+			endSpan(span, nil)
+		}
+		parts = append(parts, qv)
 		if out := verdict.Merge(parts...); !out.Allowed() {
 			p.ledger.Release(qin)
 			return reorder(out), nil
 		}
 	}
 	return reorder(verdict.Merge(parts...)), nil
+}
+
+// evaluatePolicies runs the policies in force, in a span that counts them
+// and their denials.
+func (p *Pipeline) evaluatePolicies(ctx context.Context, st *State, in policy.Input) (verdict.Verdict, error) {
+	ctx, span := startSpan(ctx, "tollgate.policy.evaluate")
+	pv, err := st.Policies.Evaluate(ctx, in, st.Config.Policies)
+	if err != nil {
+		err = fmt.Errorf("evaluate policies: %w", err)
+		endSpan(span, err)
+		return verdict.Verdict{}, err
+	}
+	if span != nil {
+		span.SetAttributes(
+			attribute.Int("tollgate.policy.count", len(st.Policies.Policies())),
+			attribute.Int("tollgate.policy.denied", len(pv.Reasons)),
+			attribute.Int("tollgate.policy.warnings", len(pv.Warnings)),
+		)
+		endSpan(span, nil)
+	}
+	return pv, nil
 }
 
 // reorder puts quota reasons before policy reasons, the order users read

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 
+	"go.opentelemetry.io/otel/trace"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -33,10 +34,19 @@ type Recorder interface {
 type PodMutator struct {
 	Pipeline *pipeline.Pipeline
 	Recorder Recorder
+	// Tracer, when set, traces each request (tracing.Provider.Tracer); nil is off.
+	Tracer trace.Tracer
 }
 
 // Handle implements admission.Handler.
 func (m *PodMutator) Handle(ctx context.Context, ar admission.Request) admission.Response {
+	ctx, span := startSpan(ctx, m.Tracer, "mutate", MutatePodPath, &ar)
+	resp := m.handle(ctx, ar)
+	endSpan(span, resp)
+	return resp
+}
+
+func (m *PodMutator) handle(ctx context.Context, ar admission.Request) admission.Response {
 	req, pod, _, err := pipeline.Decode(&ar.AdmissionRequest)
 	if err != nil {
 		return badRequest(ctx, m.Recorder, "mutate", err)
@@ -65,10 +75,19 @@ func (m *PodMutator) Handle(ctx context.Context, ar admission.Request) admission
 type PodValidator struct {
 	Pipeline *pipeline.Pipeline
 	Recorder Recorder
+	// Tracer, when set, traces each request (tracing.Provider.Tracer); nil is off.
+	Tracer trace.Tracer
 }
 
 // Handle implements admission.Handler.
 func (v *PodValidator) Handle(ctx context.Context, ar admission.Request) admission.Response {
+	ctx, span := startSpan(ctx, v.Tracer, "validate", ValidatePodPath, &ar)
+	resp := v.handle(ctx, ar)
+	endSpan(span, resp)
+	return resp
+}
+
+func (v *PodValidator) handle(ctx context.Context, ar admission.Request) admission.Response {
 	req, pod, old, err := pipeline.Decode(&ar.AdmissionRequest)
 	if err != nil {
 		return badRequest(ctx, v.Recorder, "validate", err)

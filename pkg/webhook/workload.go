@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"go.opentelemetry.io/otel/trace"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,10 +31,19 @@ type WorkloadValidator struct {
 	Targets      workload.Targets
 	OwnNamespace string
 	Recorder     Recorder
+	// Tracer, when set, traces each request (tracing.Provider.Tracer); nil is off.
+	Tracer trace.Tracer
 }
 
 // Handle implements admission.Handler.
 func (v *WorkloadValidator) Handle(ctx context.Context, ar admission.Request) admission.Response {
+	ctx, span := startSpan(ctx, v.Tracer, "validate-workloads", ValidateWorkloadsPath, &ar)
+	resp := v.handle(ctx, ar)
+	endSpan(span, resp)
+	return resp
+}
+
+func (v *WorkloadValidator) handle(ctx context.Context, ar admission.Request) admission.Response {
 	req, err := workload.DecodeRequest(&ar.AdmissionRequest)
 	if err != nil {
 		return badRequest(ctx, v.Recorder, "validate-workloads", err)
