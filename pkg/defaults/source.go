@@ -2,6 +2,7 @@ package defaults
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -89,6 +90,6 @@ func sortedNames[M ~map[corev1.ResourceName]V, V any](l M) []corev1.ResourceName
 	for name := range l {
 		names = append(names, name)
 	}
-	sort.Slice(names, func(i, j int) bool { return names[i] < names[j] })
+	slices.Sort(names)
 	return names
 }

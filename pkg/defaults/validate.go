@@ -3,6 +3,7 @@ package defaults
 import (
 	"fmt"
 	"math/big"
+	"math/bits"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -41,11 +42,8 @@ func Validate(pod *corev1.Pod, in Inputs) verdict.Verdict {
 	if pod == nil || len(srcs) == 0 {
 		return v
 	}
-	pod = pod.DeepCopy()
+	pod = withDefaultedRequests(pod)
 	ctrs := containersOf(pod)
-	for _, r := range ctrs {
-		requestsFromLimits(r.c)
-	}
 	for _, r := range ctrs {
 		checkFits(&v, r)
 	}
@@ -60,17 +58,70 @@ func Validate(pod *corev1.Pod, in Inputs) verdict.Verdict {
 		for _, it := range s.items {
 			switch it.Type {
 			case corev1.LimitTypeContainer:
+				names := itemNamesOf(it)
 				for _, r := range ctrs {
-					b := bounds{v: &v, prefix: s.label + ": " + r.who() + ": ", per: "Container", path: r.path}
-					b.check(it, r.c.Resources.Requests, r.c.Resources.Limits)
+					b := bounds{v: &v, prefix: func() string { return s.label + ": " + r.who() + ": " }, per: "Container", path: r.path}
+					b.check(it, names, r.c.Resources.Requests, r.c.Resources.Limits)
 				}
 			case corev1.LimitTypePod:
-				b := bounds{v: &v, prefix: s.label + ": ", per: "Pod", path: podPath}
-				b.check(it, podReq, podLim)
+				b := bounds{v: &v, prefix: func() string { return s.label + ": " }, per: "Pod", path: podPath}
+				b.check(it, itemNamesOf(it), podReq, podLim)
 			}
 		}
 	}
 	return v
+}
+
+// withDefaultedRequests returns pod, or a copy of it whose containers have
+// the API server's request = limit defaulting applied. Only the request
+// lists that change are copied; Validate reads the rest as it is.
+func withDefaultedRequests(pod *corev1.Pod) *corev1.Pod {
+	var cp *corev1.Pod
+	fill := func(cs []corev1.Container, set func([]corev1.Container)) {
+		copied := false
+		for i := range cs {
+			if !lacksRequest(&cs[i]) {
+				continue
+			}
+			if cp == nil {
+				c := *pod
+				cp = &c
+			}
+			if !copied {
+				cs = append([]corev1.Container(nil), cs...)
+				set(cs)
+				copied = true
+			}
+			cs[i].Resources.Requests = cs[i].Resources.Requests.DeepCopy()
+			requestsFromLimits(&cs[i])
+		}
+	}
+	fill(pod.Spec.Containers, func(cs []corev1.Container) { cp.Spec.Containers = cs })
+	fill(pod.Spec.InitContainers, func(cs []corev1.Container) { cp.Spec.InitContainers = cs })
+	if cp == nil {
+		return pod
+	}
+	return cp
+}
+
+// lacksRequest reports a limit without its request.
+func lacksRequest(c *corev1.Container) bool {
+	for name := range c.Resources.Limits {
+		if _, ok := c.Resources.Requests[name]; !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// itemNames are an item's bounded resource names, sorted once per item
+// rather than once per container.
+type itemNames struct {
+	min, max, ratio []corev1.ResourceName
+}
+
+func itemNamesOf(it corev1.LimitRangeItem) itemNames {
+	return itemNames{min: sortedNames(it.Min), max: sortedNames(it.Max), ratio: sortedNames(it.MaxLimitRequestRatio)}
 }
 
 // checkFits reports a request the API server would refuse next to its limit
@@ -96,28 +147,29 @@ func checkFits(v *verdict.Verdict, r ctrRef) {
 // bounds checks one item against one set of requests and limits, wording
 // messages as the in-tree LimitRanger does ("per Container" / "per Pod").
 type bounds struct {
-	v      *verdict.Verdict
-	prefix string
+	v *verdict.Verdict
+	// prefix names the source (and container); built only for a denial.
+	prefix func() string
 	per    string
 	path   func(list string, name corev1.ResourceName) string
 }
 
 // check runs the min, max and ratio constraints of it, in that order.
-func (b bounds) check(it corev1.LimitRangeItem, req, lim corev1.ResourceList) {
-	for _, name := range sortedNames(it.Min) {
+func (b bounds) check(it corev1.LimitRangeItem, names itemNames, req, lim corev1.ResourceList) {
+	for _, name := range names.min {
 		b.min(name, it.Min[name], req, lim)
 	}
-	for _, name := range sortedNames(it.Max) {
+	for _, name := range names.max {
 		b.max(name, it.Max[name], req, lim)
 	}
-	for _, name := range sortedNames(it.MaxLimitRequestRatio) {
+	for _, name := range names.ratio {
 		b.ratio(name, it.MaxLimitRequestRatio[name], req, lim)
 	}
 }
 
 // deny records one violation.
 func (b bounds) deny(code, list string, name corev1.ResourceName, format string, args ...any) {
-	b.v.Deny(code, b.path(list, name), b.prefix+fmt.Sprintf(format, args...))
+	b.v.Deny(code, b.path(list, name), b.prefix()+fmt.Sprintf(format, args...))
 }
 
 // min: a request must exist and be ≥ min; a limit, if any, must be ≥ min.
@@ -161,11 +213,31 @@ func (b bounds) ratio(name corev1.ResourceName, bound resource.Quantity, req, li
 	case !hasLim || l.IsZero():
 		b.deny(codeFor(hasLim, CodeMissing, CodeRatio), "limits", name, head+"no limit is specified or limit is 0", name, b.per, bound.String())
 	default:
+		if above, exact := ratioAbove(l, r, bound); exact && !above {
+			return
+		}
 		observed := new(big.Rat).Quo(rat(l), rat(r))
 		if observed.Cmp(rat(bound)) > 0 {
 			b.deny(CodeRatio, "limits", name, head+"provided ratio is %s", name, b.per, bound.String(), observed.FloatString(6))
 		}
 	}
+}
+
+// ratioAbove decides lim/req > bound without big numbers when all three are
+// positive whole multiples of 1/1000: 1000·lim > req·bound in milli-units,
+// with 128-bit products. exact is false when it cannot tell.
+func ratioAbove(lim, req, bound resource.Quantity) (above, exact bool) {
+	var m [3]uint64
+	for i, q := range [...]resource.Quantity{lim, req, bound} {
+		v := q.MilliValue()
+		if v <= 0 || resource.NewMilliQuantity(v, resource.DecimalSI).Cmp(q) != 0 {
+			return false, false
+		}
+		m[i] = uint64(v)
+	}
+	lhi, llo := bits.Mul64(m[0], 1000)
+	rhi, rlo := bits.Mul64(m[1], m[2])
+	return lhi > rhi || (lhi == rhi && llo > rlo), true
 }
 
 // codeFor picks CodeRatio for a value that is present but zero and
