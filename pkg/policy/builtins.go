@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"context"
 	"fmt"
 	"slices"
 
@@ -43,98 +42,82 @@ var imageRefType = types.NewObject([]*types.StaticProperty{
 	types.NewStaticProperty("normalized", types.S),
 }, nil)
 
+// The declarations leave OPA's per-query memoization off: it formats every
+// argument into a string key on each call, and images already caches the
+// work for the life of the Engine.
 var (
 	imageParseDecl = &rego.Function{
 		Name:        "tollgate.image.parse",
 		Description: "Parses and normalises an image reference; invalid references give valid=false and error.",
 		Decl:        types.NewFunction(types.Args(types.Named("ref", types.S)), types.Named("result", imageRefType)),
-		Memoize:     true,
 	}
 	imageMatchesDecl = &rego.Function{
 		Name:        "tollgate.image.matches",
 		Description: "Reports whether an image reference matches a segment pattern (\"*\" is one whole segment).",
 		Decl:        types.NewFunction(types.Args(types.Named("ref", types.S), types.Named("pattern", types.S)), types.Named("result", types.B)),
-		Memoize:     true,
 	}
 	imagePatternErrorDecl = &rego.Function{
 		Name:        "tollgate.image.pattern_error",
 		Description: "Returns why an image pattern is invalid, or \"\" when it is valid.",
 		Decl:        types.NewFunction(types.Args(types.Named("pattern", types.S)), types.Named("result", types.S)),
-		Memoize:     true,
 	}
 )
 
-// requestCache remembers image parsing work for one Evaluate call, so the
-// policies of one request parse each image and pattern once (OPA memoizes
-// only within a single query). Policies run one after another: no lock.
-type requestCache struct {
-	terms    map[string]*ast.Term // tollgate.image.parse results
-	refs     map[string]refResult
-	patterns map[string]patternResult
+// images remembers parsed image references and compiled patterns for the
+// life of an Engine: the same few images and configured patterns come back
+// in request after request. Results are immutable once built (terms
+// included), so they are shared between concurrent queries.
+type images struct {
+	refs     boundedCache[parsedRef]
+	patterns boundedCache[compiledPattern]
 }
 
-type refResult struct {
-	ref imageref.Ref
-	err error
+// maxCachedImages bounds each of images' caches (two generations of this
+// many entries), so a flood of unique images cannot grow memory.
+const maxCachedImages = 2048
+
+func newImages() *images {
+	return &images{refs: newBoundedCache[parsedRef](maxCachedImages), patterns: newBoundedCache[compiledPattern](maxCachedImages)}
 }
 
-type patternResult struct {
+// parsedRef is the outcome of parsing one reference, and the
+// tollgate.image.parse result built from it.
+type parsedRef struct {
+	ref  imageref.Ref
+	err  error
+	term *ast.Term
+}
+
+type compiledPattern struct {
 	p   imageref.Pattern
 	err error
 }
 
-type requestCacheKey struct{}
-
-func withRequestCache(ctx context.Context) context.Context {
-	return context.WithValue(ctx, requestCacheKey{}, &requestCache{
-		terms:    map[string]*ast.Term{},
-		refs:     map[string]refResult{},
-		patterns: map[string]patternResult{},
-	})
-}
-
-// cacheOf returns the request's cache, or a throwaway one outside Evaluate
-// (Rego unit tests).
-func cacheOf(bctx rego.BuiltinContext) *requestCache {
-	if bctx.Context != nil {
-		if c, ok := bctx.Context.Value(requestCacheKey{}).(*requestCache); ok {
-			return c
-		}
-	}
-	return &requestCache{terms: map[string]*ast.Term{}, refs: map[string]refResult{}, patterns: map[string]patternResult{}}
-}
-
-func (c *requestCache) parse(s string) (imageref.Ref, error) {
-	if r, ok := c.refs[s]; ok {
-		return r.ref, r.err
+func (c *images) parse(s string) parsedRef {
+	if r, ok := c.refs.get(s); ok {
+		return r
 	}
 	ref, err := imageref.Parse(s)
-	c.refs[s] = refResult{ref, err}
-	return ref, err
+	r := parsedRef{ref: ref, err: err, term: parseTerm(s, ref, err)}
+	c.refs.put(s, r)
+	return r
 }
 
-func (c *requestCache) pattern(s string) (imageref.Pattern, error) {
-	if r, ok := c.patterns[s]; ok {
+func (c *images) pattern(s string) (imageref.Pattern, error) {
+	if r, ok := c.patterns.get(s); ok {
 		return r.p, r.err
 	}
 	p, err := imageref.CompilePattern(s)
-	c.patterns[s] = patternResult{p, err}
+	c.patterns.put(s, compiledPattern{p, err})
 	return p, err
 }
 
-func imageParse(bctx rego.BuiltinContext, ref *ast.Term) (*ast.Term, error) {
+func (c *images) imageParse(_ rego.BuiltinContext, ref *ast.Term) (*ast.Term, error) {
 	s, err := builtinString(ref, 1)
 	if err != nil {
 		return nil, err
 	}
-	cache := cacheOf(bctx)
-	if t, ok := cache.terms[s]; ok {
-		return t, nil
-	}
-	r, perr := cache.parse(s)
-	t := parseTerm(s, r, perr)
-	cache.terms[s] = t
-	return t, nil
+	return c.parse(s).term, nil
 }
 
 func parseTerm(s string, r imageref.Ref, err error) *ast.Term {
@@ -148,21 +131,21 @@ func parseTerm(s string, r imageref.Ref, err error) *ast.Term {
 	}
 	// Every key is always present, so policies and tests see one shape.
 	return ast.ObjectTerm(
-		ast.Item(ast.StringTerm("valid"), ast.BooleanTerm(err == nil)),
+		ast.Item(ast.StringTerm("valid"), ast.InternedTerm(err == nil)),
 		ast.Item(ast.StringTerm("error"), ast.StringTerm(reason)),
 		ast.Item(ast.StringTerm("original"), ast.StringTerm(s)),
 		ast.Item(ast.StringTerm("registry"), ast.StringTerm(r.Registry)),
 		ast.Item(ast.StringTerm("repository"), ast.StringTerm(r.Repository)),
 		ast.Item(ast.StringTerm("path"), ast.StringTerm(r.Path)),
 		ast.Item(ast.StringTerm("tag"), ast.StringTerm(r.Tag)),
-		ast.Item(ast.StringTerm("tagImplicit"), ast.BooleanTerm(r.TagImplicit)),
+		ast.Item(ast.StringTerm("tagImplicit"), ast.InternedTerm(r.TagImplicit)),
 		ast.Item(ast.StringTerm("digest"), ast.StringTerm(r.Digest)),
-		ast.Item(ast.StringTerm("pinned"), ast.BooleanTerm(r.Pinned())),
+		ast.Item(ast.StringTerm("pinned"), ast.InternedTerm(r.Pinned())),
 		ast.Item(ast.StringTerm("normalized"), ast.StringTerm(r.Normalized)),
 	)
 }
 
-func imageMatches(bctx rego.BuiltinContext, ref, pattern *ast.Term) (*ast.Term, error) {
+func (c *images) imageMatches(_ rego.BuiltinContext, ref, pattern *ast.Term) (*ast.Term, error) {
 	r, err := builtinString(ref, 1)
 	if err != nil {
 		return nil, err
@@ -171,24 +154,23 @@ func imageMatches(bctx rego.BuiltinContext, ref, pattern *ast.Term) (*ast.Term, 
 	if err != nil {
 		return nil, err
 	}
-	cache := cacheOf(bctx)
-	p, err := cache.pattern(ps)
+	p, err := c.pattern(ps)
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := cache.parse(r)
-	if err != nil {
-		return ast.BooleanTerm(false), nil // an invalid reference matches nothing
+	parsed := c.parse(r)
+	if parsed.err != nil {
+		return ast.InternedTerm(false), nil // an invalid reference matches nothing
 	}
-	return ast.BooleanTerm(p.Match(parsed)), nil
+	return ast.InternedTerm(p.Match(parsed.ref)), nil
 }
 
-func imagePatternError(_ rego.BuiltinContext, pattern *ast.Term) (*ast.Term, error) {
+func (c *images) imagePatternError(_ rego.BuiltinContext, pattern *ast.Term) (*ast.Term, error) {
 	p, err := builtinString(pattern, 1)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := imageref.CompilePattern(p); err != nil {
+	if _, err := c.pattern(p); err != nil {
 		return ast.StringTerm(err.Error()), nil
 	}
 	return ast.StringTerm(""), nil
@@ -203,11 +185,11 @@ func builtinString(t *ast.Term, pos int) (string, error) {
 }
 
 // regoFunctions registers the implementations of Tollgate's builtins.
-func regoFunctions() []func(*rego.Rego) {
+func (c *images) regoFunctions() []func(*rego.Rego) {
 	return []func(*rego.Rego){
-		rego.Function1(imageParseDecl, imageParse),
-		rego.Function2(imageMatchesDecl, imageMatches),
-		rego.Function1(imagePatternErrorDecl, imagePatternError),
+		rego.Function1(imageParseDecl, c.imageParse),
+		rego.Function2(imageMatchesDecl, c.imageMatches),
+		rego.Function1(imagePatternErrorDecl, c.imagePatternError),
 	}
 }
 
@@ -218,10 +200,11 @@ func astBuiltin(f *rego.Function) *ast.Builtin {
 // TesterBuiltins returns Tollgate's builtins in the form OPA's test runner
 // takes, so `_test.rego` files see the same functions as the webhook.
 func TesterBuiltins() []*tester.Builtin {
+	c := newImages()
 	return []*tester.Builtin{
-		{Decl: astBuiltin(imageParseDecl), Func: rego.Function1(imageParseDecl, imageParse)},
-		{Decl: astBuiltin(imageMatchesDecl), Func: rego.Function2(imageMatchesDecl, imageMatches)},
-		{Decl: astBuiltin(imagePatternErrorDecl), Func: rego.Function1(imagePatternErrorDecl, imagePatternError)},
+		{Decl: astBuiltin(imageParseDecl), Func: rego.Function1(imageParseDecl, c.imageParse)},
+		{Decl: astBuiltin(imageMatchesDecl), Func: rego.Function2(imageMatchesDecl, c.imageMatches)},
+		{Decl: astBuiltin(imagePatternErrorDecl), Func: rego.Function1(imagePatternErrorDecl, c.imagePatternError)},
 	}
 }
 

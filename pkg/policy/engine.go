@@ -25,6 +25,8 @@ type Engine struct {
 	policies []*compiledPolicy // sorted by name
 	byName   map[string]*compiledPolicy
 	schemaQ  rego.PreparedEvalQuery // json.match_schema, for Validate
+	shared   *sharedRules           // rules whose values all policies of a request share
+	images   *images                // tollgate.image.* work, kept across requests
 }
 
 // compiledPolicy is one policy package and its prepared query.
@@ -83,7 +85,7 @@ func New(ctx context.Context, sources ...fs.FS) (*Engine, error) {
 	if compiler.Compile(modules); compiler.Failed() {
 		return nil, fmt.Errorf("compile policies: %w", FormatErrors(compiler.Errors))
 	}
-	e := &Engine{byName: map[string]*compiledPolicy{}}
+	e := &Engine{byName: map[string]*compiledPolicy{}, shared: newSharedRules(compiler), images: newImages()}
 	e.schemaQ, err = rego.New(
 		rego.Query(`r := json.match_schema(input.document, input.schema)`),
 		rego.Capabilities(Capabilities()),
@@ -148,7 +150,7 @@ func (e *Engine) prepare(ctx context.Context, compiler *ast.Compiler, p *compile
 			rego.Compiler(compiler),
 			rego.Query(query),
 			rego.StrictBuiltinErrors(true),
-		}, regoFunctions()...)
+		}, e.images.regoFunctions()...)
 	}
 	if err := e.readMetadata(ctx, opts("m := data."+p.pkg+".metadata"), p, where); err != nil {
 		return err

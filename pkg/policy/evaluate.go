@@ -53,8 +53,9 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 		return v, errors.New("evaluate policies: input has no object")
 	}
 	var doc *document
+	var cache *sharedCache
+	failed := false
 	nsLabels := namespaceLabels(in)
-	ctx = withRequestCache(ctx)
 	for _, p := range e.policies {
 		rule := s.Rules[p.info.Name]
 		action := rule.Action
@@ -80,20 +81,23 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 			if doc, err = newDocument(in); err != nil {
 				return verdict.Verdict{}, fmt.Errorf("evaluate policies: %w", err)
 			}
+			cache = newSharedCache(e.shared)
 		}
 		if err := ctx.Err(); err != nil {
 			e.fail(&v, s, p.info.Name, 0, err) // the caller gave up: do not admit by default
 			continue
 		}
 		start := e.now()
-		results, err := e.evalPolicy(ctx, p, doc, rule)
+		cache.next(failed)
+		results, err := e.evalPolicy(ctx, p, doc, rule, cache)
 		took := e.since(start)
+		failed = err != nil
 		if err != nil {
 			e.fail(&v, s, p.info.Name, took, err)
 			continue
 		}
 		if len(rule.ExemptImages) > 0 {
-			if results, err = dropExemptImages(results, in.Object, rule.ExemptImages); err != nil {
+			if results, err = e.dropExemptImages(results, in.Object, rule.ExemptImages); err != nil {
 				e.fail(&v, s, p.info.Name, took, err)
 				continue
 			}
@@ -104,7 +108,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 }
 
 // evalPolicy runs one prepared query and decodes its results.
-func (e *Engine) evalPolicy(ctx context.Context, p *compiledPolicy, doc *document, rule Rule) ([]result, error) {
+func (e *Engine) evalPolicy(ctx context.Context, p *compiledPolicy, doc *document, rule Rule, cache *sharedCache) ([]result, error) {
 	params := ast.NewTerm(ast.NewObject())
 	if len(rule.Parameters) > 0 {
 		val, err := ast.InterfaceToValue(rule.Parameters)
@@ -113,7 +117,7 @@ func (e *Engine) evalPolicy(ctx context.Context, p *compiledPolicy, doc *documen
 		}
 		params = ast.NewTerm(val)
 	}
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(doc.with(params)))
+	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(doc.with(params)), rego.EvalVirtualCache(cache))
 	if err != nil {
 		return nil, err
 	}
@@ -266,10 +270,10 @@ func namespaceExempt(sel *metav1.LabelSelector, nsLabels labels.Set) (bool, erro
 
 // dropExemptImages removes results about containers whose image matches
 // one of the patterns.
-func dropExemptImages(results []result, pod *corev1.Pod, patterns []string) ([]result, error) {
+func (e *Engine) dropExemptImages(results []result, pod *corev1.Pod, patterns []string) ([]result, error) {
 	compiled := make([]imageref.Pattern, 0, len(patterns))
 	for _, p := range patterns {
-		c, err := imageref.CompilePattern(p)
+		c, err := e.images.pattern(p)
 		if err != nil {
 			return nil, fmt.Errorf("exemptImages: %w", err)
 		}
@@ -278,7 +282,7 @@ func dropExemptImages(results []result, pod *corev1.Pod, patterns []string) ([]r
 	out := results[:0]
 	for _, r := range results {
 		if img, ok := containerImage(pod, r.path); ok {
-			if ref, err := imageref.Parse(img); err == nil && imageref.MatchAny(ref, compiled) {
+			if r := e.images.parse(img); r.err == nil && imageref.MatchAny(r.ref, compiled) {
 				continue
 			}
 		}
