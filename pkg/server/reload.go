@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -40,18 +41,17 @@ func (r *reloader) Start(ctx context.Context) error {
 	}
 	defer w.Close()
 	// Directories, not files: a mounted ConfigMap swaps a symlink, which a
-	// watch on the old file would never see.
-	var dirs []string
-	if r.sources.ConfigFile != "" {
-		dirs = append(dirs, filepath.Dir(r.sources.ConfigFile))
-	}
-	dirs = append(dirs, r.sources.PolicyDirs...)
-	if r.certDir != "" {
-		dirs = append(dirs, r.certDir)
-	}
-	for _, d := range dirs {
+	// watch on the old file would never see. Policy and certificate
+	// directories are watched with their subdirectories; the config file's
+	// directory alone, since only its top level can change the file.
+	for _, d := range r.trees() {
 		if err := addTree(w, d); err != nil {
 			return fmt.Errorf("watch %s: %w", d, err)
+		}
+	}
+	if r.sources.ConfigFile != "" && !r.inTree(r.sources.ConfigFile) {
+		if err := w.Add(filepath.Dir(r.sources.ConfigFile)); err != nil {
+			return fmt.Errorf("watch %s: %w", filepath.Dir(r.sources.ConfigFile), err)
 		}
 	}
 	r.recordCert()
@@ -64,7 +64,10 @@ func (r *reloader) Start(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			if ev.Op.Has(fsnotify.Create) {
+			if !r.relevant(ev.Name) {
+				continue
+			}
+			if ev.Op.Has(fsnotify.Create) && r.inTree(ev.Name) {
 				_ = addTree(w, ev.Name) // new subdirectories of a policy dir
 			}
 			timer = time.After(settle)
@@ -79,6 +82,41 @@ func (r *reloader) Start(ctx context.Context) error {
 			r.recordCert()
 		}
 	}
+}
+
+// trees are the directories watched with their subdirectories.
+func (r *reloader) trees() []string {
+	dirs := append([]string(nil), r.sources.PolicyDirs...)
+	if r.certDir != "" {
+		dirs = append(dirs, r.certDir)
+	}
+	return dirs
+}
+
+// inTree reports whether name is in a policy or certificate directory.
+func (r *reloader) inTree(name string) bool {
+	for _, d := range r.trees() {
+		if rel, err := filepath.Rel(d, name); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
+// relevant reports whether a file event can change what is loaded. Every
+// event in a policy or certificate directory can; in the config file's
+// directory only the file itself and a mounted ConfigMap's "..data" swap
+// can. Anything else there (a log written next to the config, say) would
+// otherwise recompile every policy for nothing.
+func (r *reloader) relevant(name string) bool {
+	if r.inTree(name) {
+		return true
+	}
+	if r.sources.ConfigFile == "" || filepath.Dir(name) != filepath.Dir(r.sources.ConfigFile) {
+		return false
+	}
+	base := filepath.Base(name)
+	return base == filepath.Base(r.sources.ConfigFile) || strings.HasPrefix(base, "..")
 }
 
 func (r *reloader) reload(ctx context.Context) {

@@ -135,3 +135,30 @@ func counter(t *testing.T, reg *prometheus.Registry, name, result string) float6
 	}
 	return 0
 }
+
+// TestReloadIgnoresNeighboursOfTheConfigFile: files written next to the
+// config (logs, editor swap files) do not trigger a reload; the config, a
+// ConfigMap's ..data swap, policies and certificates do.
+func TestReloadIgnoresNeighboursOfTheConfigFile(t *testing.T) {
+	r := &reloader{certDir: "/certs", sources: loader.Sources{ConfigFile: "/etc/tollgate/config.yaml", PolicyDirs: []string{"/policies", "/etc/shared"}}}
+	tests := map[string]bool{
+		"/etc/tollgate/config.yaml":           true,
+		"/etc/tollgate/..data":                true,
+		"/etc/tollgate/..2026_11_22_16_00_00": true,
+		"/etc/tollgate/kube-apiserver.log":    false,
+		"/etc/tollgate/.config.yaml.swp":      false,
+		"/etc/tollgate/etcd/member/wal":       false,
+		"/policies/ban.rego":                  true,
+		"/policies/lib/..data":                true,
+		"/certs/tls.crt":                      true,
+	}
+	for name, want := range tests {
+		if got := r.relevant(name); got != want {
+			t.Errorf("relevant(%q) = %v, want %v", name, got, want)
+		}
+	}
+	shared := &reloader{sources: loader.Sources{ConfigFile: "/etc/shared/config.yaml", PolicyDirs: []string{"/etc/shared"}}}
+	if !shared.relevant("/etc/shared/ban.rego") {
+		t.Error("a policy in the config file's directory does not trigger a reload")
+	}
+}

@@ -10,12 +10,11 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -52,12 +51,7 @@ type Options struct {
 // Run serves until ctx is cancelled.
 func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	log := ctrl.Log.WithName("server")
-	if limit, err := memoryLimit(rootFS(), os.Getenv); err != nil {
-		log.Error(err, "cannot read the cgroup memory limit; no Go soft memory limit is set")
-	} else if limit > 0 {
-		debug.SetMemoryLimit(limit)
-		log.Info("Go soft memory limit set from the container's memory limit (GOMEMLIMIT unset)", "bytes", limit, "ratio", memoryLimitRatio)
-	}
+	tuneGC(rootFS(), os.Getenv)
 	m, err := metrics.New(crmetrics.Registry)
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
@@ -70,9 +64,14 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	m.Reloaded(true, float64(time.Now().Unix()))
 	log.Info("config and policies loaded", "config", opts.ConfigFile, "policies", st.Policies.Policies())
 
+	// Only the types Tollgate reads: the cached facts (core) and the
+	// targets of scale requests (apps, core). client-go's full scheme would
+	// be a second copy of one already built for controller-runtime's defaults.
 	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return fmt.Errorf("build scheme: %w", err)
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return fmt.Errorf("build scheme: %w", err)
+		}
 	}
 	hookServer := webhook.NewServer(webhook.Options{
 		Host: opts.BindAddress, Port: opts.Port, CertDir: opts.CertDir,

@@ -323,16 +323,22 @@ func rssRun(ctx context.Context, c *cluster, tg *harness.Tollgate, n int) (strin
 	if err != nil {
 		return "", err
 	}
+	// Raw values; the GC settings are the effective ones, which Tollgate
+	// chooses itself when GOGC and GOMEMLIMIT are unset.
 	heap := map[string]float64{}
 	if text, err := scrape(tg.MetricsURL); err == nil {
 		for _, line := range strings.Split(text, "\n") {
-			for _, name := range []string{"go_memstats_heap_alloc_bytes", "go_memstats_heap_inuse_bytes", "go_memstats_next_gc_bytes", "go_memstats_sys_bytes"} {
+			for _, name := range []string{"go_memstats_heap_alloc_bytes", "go_memstats_heap_inuse_bytes", "go_memstats_next_gc_bytes", "go_memstats_sys_bytes", "go_gc_gogc_percent", "go_gc_gomemlimit_bytes"} {
 				if strings.HasPrefix(line, name+" ") {
-					v, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(line, name)), 64)
-					heap[name] = v / (1 << 20)
+					heap[name], _ = strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(line, name)), 64)
 				}
 			}
 		}
+	}
+	mib := func(name string) float64 { return heap[name] / (1 << 20) }
+	memLimit := "none"
+	if v, ok := heap["go_gc_gomemlimit_bytes"]; ok && v < 1<<62 {
+		memLimit = fmt.Sprintf("%.0fMiB", mib("go_gc_gomemlimit_bytes"))
 	}
 	nss, err := c.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -349,11 +355,11 @@ func rssRun(ctx context.Context, c *cluster, tg *harness.Tollgate, n int) (strin
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nTollgate memory with %d namespaces, %d LimitRanges and %d ResourceQuotas (with status) in the cluster (the %d rss-* namespaces created in %s)\n\n",
 		len(nss.Items), len(lrs.Items), len(qs.Items), n, created.Round(time.Second))
-	fmt.Fprintln(&b, "| RSS before (MiB) | RSS after (VmRSS, MiB) | peak (VmHWM, MiB) | heap alloc | heap in use | next GC at | Go sys | GOGC / GOMEMLIMIT |")
+	fmt.Fprintln(&b, "| RSS before (MiB) | RSS after (VmRSS, MiB) | peak (VmHWM, MiB) | heap alloc | heap in use | next GC at | Go sys | GOGC / GOMEMLIMIT in effect (env) |")
 	fmt.Fprintln(&b, "|---:|---:|---:|---:|---:|---:|---:|---|")
-	fmt.Fprintf(&b, "| %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %s / %s |\n", rss0, rss, hwm,
-		heap["go_memstats_heap_alloc_bytes"], heap["go_memstats_heap_inuse_bytes"], heap["go_memstats_next_gc_bytes"], heap["go_memstats_sys_bytes"],
-		orDash(os.Getenv("GOGC")), orDash(os.Getenv("GOMEMLIMIT")))
+	fmt.Fprintf(&b, "| %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f / %s (%s / %s) |\n", rss0, rss, hwm,
+		mib("go_memstats_heap_alloc_bytes"), mib("go_memstats_heap_inuse_bytes"), mib("go_memstats_next_gc_bytes"), mib("go_memstats_sys_bytes"),
+		heap["go_gc_gogc_percent"], memLimit, orDash(os.Getenv("GOGC")), orDash(os.Getenv("GOMEMLIMIT")))
 	return b.String(), nil
 }
 
