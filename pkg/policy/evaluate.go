@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -54,6 +56,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 	}
 	var doc *document
 	var cache *sharedCache
+	var cancel topdown.Cancel
 	failed := false
 	nsLabels := namespaceLabels(in)
 	for _, p := range e.policies {
@@ -82,6 +85,10 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 				return verdict.Verdict{}, fmt.Errorf("evaluate policies: %w", err)
 			}
 			cache = newSharedCache(e.shared)
+			// One cancellation watcher for all queries, instead of the
+			// goroutine rego starts per query.
+			cancel = topdown.NewCancel()
+			defer context.AfterFunc(ctx, cancel.Cancel)()
 		}
 		if err := ctx.Err(); err != nil {
 			e.fail(&v, s, p.info.Name, 0, err) // the caller gave up: do not admit by default
@@ -89,7 +96,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 		}
 		start := e.now()
 		cache.next(failed)
-		results, err := e.evalPolicy(ctx, p, doc, rule, cache)
+		results, err := e.evalPolicy(ctx, p, doc, rule, cache, cancel)
 		took := e.since(start)
 		failed = err != nil
 		if err != nil {
@@ -108,7 +115,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 }
 
 // evalPolicy runs one prepared query and decodes its results.
-func (e *Engine) evalPolicy(ctx context.Context, p *compiledPolicy, doc *document, rule Rule, cache *sharedCache) ([]result, error) {
+func (e *Engine) evalPolicy(ctx context.Context, p *compiledPolicy, doc *document, rule Rule, cache *sharedCache, cancel topdown.Cancel) ([]result, error) {
 	params := ast.NewTerm(ast.NewObject())
 	if len(rule.Parameters) > 0 {
 		val, err := ast.InterfaceToValue(rule.Parameters)
@@ -117,7 +124,10 @@ func (e *Engine) evalPolicy(ctx context.Context, p *compiledPolicy, doc *documen
 		}
 		params = ast.NewTerm(val)
 	}
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(doc.with(params)), rego.EvalVirtualCache(cache))
+	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(doc.with(params)),
+		rego.EvalVirtualCache(cache),
+		rego.EvalExternalCancel(cancel),
+		rego.EvalMetrics(metrics.NoOp())) // nobody reads OPA's metrics: skip building them per query
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -140,6 +141,11 @@ type jsonParser struct {
 	b    []byte
 	i    int
 	strs map[string]*ast.Term
+	// Scratch stacks for the members of the objects and arrays being
+	// parsed: each is built at its final size once complete, instead of
+	// growing element by element.
+	kvs   [][2]*ast.Term
+	elems []*ast.Term
 }
 
 // maxShared is the longest string shared through jsonParser.strs; longer
@@ -207,12 +213,13 @@ func (p *jsonParser) lit(s string) bool {
 
 func (p *jsonParser) object() (*ast.Term, error) {
 	p.i++ // {
-	obj := ast.NewObject()
 	p.space()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
-		return ast.NewTerm(obj), nil
+		return ast.NewTerm(ast.NewObject()), nil
 	}
+	start := len(p.kvs)
+	defer func() { p.kvs = p.kvs[:start] }()
 	for {
 		p.space()
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
@@ -231,7 +238,7 @@ func (p *jsonParser) object() (*ast.Term, error) {
 		if err != nil {
 			return nil, err
 		}
-		obj.Insert(k, v)
+		p.kvs = append(p.kvs, [2]*ast.Term{k, v})
 		p.space()
 		if p.i >= len(p.b) {
 			return nil, p.errorf("unexpected end in object")
@@ -241,7 +248,7 @@ func (p *jsonParser) object() (*ast.Term, error) {
 			p.i++
 		case '}':
 			p.i++
-			return ast.NewTerm(obj), nil
+			return ast.NewTerm(ast.NewObject(p.kvs[start:]...)), nil
 		default:
 			return nil, p.errorf("want ',' or '}'")
 		}
@@ -250,18 +257,19 @@ func (p *jsonParser) object() (*ast.Term, error) {
 
 func (p *jsonParser) array() (*ast.Term, error) {
 	p.i++ // [
-	var elems []*ast.Term
 	p.space()
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
 		return ast.ArrayTerm(), nil
 	}
+	start := len(p.elems)
+	defer func() { p.elems = p.elems[:start] }()
 	for {
 		v, err := p.value()
 		if err != nil {
 			return nil, err
 		}
-		elems = append(elems, v)
+		p.elems = append(p.elems, v)
 		p.space()
 		if p.i >= len(p.b) {
 			return nil, p.errorf("unexpected end in array")
@@ -271,7 +279,8 @@ func (p *jsonParser) array() (*ast.Term, error) {
 			p.i++
 		case ']':
 			p.i++
-			return ast.ArrayTerm(elems...), nil
+			// The array keeps its slice: copy the members out of the scratch stack.
+			return ast.ArrayTerm(slices.Clone(p.elems[start:])...), nil
 		default:
 			return nil, p.errorf("want ',' or ']'")
 		}
