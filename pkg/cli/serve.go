@@ -45,6 +45,7 @@ func serveCommand() *cobra.Command {
 				return err
 			}
 			defer func() { err = errors.Join(err, stopTracing(tp)) }()
+			opts.Tracer = tp.Tracer()
 			return server.Run(ctx, cfg, opts)
 		},
 	}

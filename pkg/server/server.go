@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -31,6 +32,7 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/metrics"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
 	"github.com/tollgate-dev/tollgate/pkg/quota"
+	"github.com/tollgate-dev/tollgate/pkg/tracing"
 	tgwebhook "github.com/tollgate-dev/tollgate/pkg/webhook"
 )
 
@@ -46,6 +48,9 @@ type Options struct {
 	NoBuiltinPolicies  bool
 	// Namespace is Tollgate's own namespace, never acted on.
 	Namespace string
+	// Tracer, when set, traces each admission request and joins the API
+	// server's trace from its traceparent header; nil is tracing off.
+	Tracer trace.Tracer
 }
 
 // Run serves until ctx is cancelled.
@@ -104,15 +109,19 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 		Ledger:       quota.NewLedger(time.Now),
 	})
 	handlers := map[string]admission.Handler{
-		tgwebhook.MutatePodPath:   &tgwebhook.PodMutator{Pipeline: p, Recorder: m},
-		tgwebhook.ValidatePodPath: &tgwebhook.PodValidator{Pipeline: p, Recorder: m},
+		tgwebhook.MutatePodPath:   &tgwebhook.PodMutator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
+		tgwebhook.ValidatePodPath: &tgwebhook.PodValidator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
 		tgwebhook.ValidateWorkloadsPath: &tgwebhook.WorkloadValidator{
 			Pipeline: p, Facts: facts, Targets: tgwebhook.APITargets{Reader: mgr.GetAPIReader()},
-			OwnNamespace: opts.Namespace, Recorder: m,
+			OwnNamespace: opts.Namespace, Recorder: m, Tracer: opts.Tracer,
 		},
 	}
 	for path, h := range handlers {
-		hookServer.Register(path, m.Instrument(path, &admission.Webhook{Handler: h}))
+		var hook http.Handler = &admission.Webhook{Handler: h}
+		if opts.Tracer != nil {
+			hook = tracing.Propagate(hook)
+		}
+		hookServer.Register(path, m.Instrument(path, hook))
 	}
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
