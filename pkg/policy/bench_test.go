@@ -8,6 +8,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // benchPod is a realistic Pod: three containers of different kinds with
@@ -47,6 +48,27 @@ func BenchmarkEvaluate(b *testing.B) {
 		e := shipped(b)
 		s := benchSettings()
 		benchEvaluate(b, e, in, s, 1)
+	})
+	// Replicas: every request is a new Pod (name, uid) with the same spec,
+	// so only part of the input repeats from one request to the next.
+	b.Run("shipped-replicas", func(b *testing.B) {
+		e := shipped(b)
+		s := benchSettings()
+		pods := make([]Input, 1000)
+		for i := range pods {
+			p := benchPod()
+			p.Name, p.UID = fmt.Sprintf("web-%d", i), types.UID(fmt.Sprintf("uid-%d", i))
+			pods[i] = create(p)
+			pods[i].Namespace = in.Namespace
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := e.Evaluate(b.Context(), pods[i%len(pods)], s); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
 	})
 	b.Run("shipped-parallel", func(b *testing.B) {
 		e := shipped(b)
@@ -101,13 +123,23 @@ func benchEvaluate(b *testing.B, e *Engine, in Input, s Settings, wantReasons in
 }
 
 // BenchmarkInput compares building the input by direct JSON-to-AST parsing
-// with the usual marshal, unmarshal, InterfaceToValue round trip.
+// (without and with the subtree cache, which here always hits) with the
+// usual marshal, unmarshal, InterfaceToValue round trip.
 func BenchmarkInput(b *testing.B) {
 	p := benchPod()
 	b.Run("direct", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := jsonTerm(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		trees := newSubtrees()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := jsonTermWith(p, nil, trees); err != nil {
 				b.Fatal(err)
 			}
 		}

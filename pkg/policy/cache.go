@@ -3,12 +3,15 @@ package policy
 import "sync"
 
 // boundedCache is a concurrency-safe map from strings to values that holds
-// at most 2*limit entries: when the current generation is full it becomes
-// the old one and the previous old one is dropped. Entries found in the old
-// generation move back to the current one, so values in steady use stay.
+// at most two generations of limit cost each: when the current generation is
+// full it becomes the old one and the previous old one is dropped. Entries
+// found in the old generation move back to the current one, so values in
+// steady use stay.
 type boundedCache[V any] struct {
 	mu       sync.Mutex
 	limit    int
+	cost     func(key string) int // of one entry; nil counts entries
+	curCost  int
 	cur, old map[string]V
 }
 
@@ -29,6 +32,20 @@ func (c *boundedCache[V]) get(k string) (V, bool) {
 	return v, ok
 }
 
+// getBytes is get for a key held as bytes, without copying it.
+func (c *boundedCache[V]) getBytes(k []byte) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.cur[string(k)]; ok {
+		return v, true
+	}
+	v, ok := c.old[string(k)]
+	if ok {
+		c.putLocked(string(k), v)
+	}
+	return v, ok
+}
+
 func (c *boundedCache[V]) put(k string, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -36,8 +53,15 @@ func (c *boundedCache[V]) put(k string, v V) {
 }
 
 func (c *boundedCache[V]) putLocked(k string, v V) {
-	if len(c.cur) >= c.limit {
-		c.old, c.cur = c.cur, make(map[string]V, len(c.cur))
+	cost := 1
+	if c.cost != nil {
+		cost = c.cost(k)
+	}
+	if c.curCost+cost > c.limit && len(c.cur) > 0 {
+		c.old, c.cur, c.curCost = c.cur, make(map[string]V, len(c.cur)), 0
+	}
+	if _, dup := c.cur[k]; !dup {
+		c.curCost += cost
 	}
 	c.cur[k] = v
 }

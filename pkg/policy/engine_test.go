@@ -304,14 +304,14 @@ func TestInputSchema(t *testing.T) {
 	}
 	in.Request.UserInfo.Username = "alice"
 	in.Request.UserInfo.Groups = []string{"dev"}
-	doc, err := newDocument(in)
+	doc, err := newDocument(in, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, input := range map[string]ast.Value{
 		"update with everything": doc.with(ast.NewTerm(ast.NewObject())),
 		"create without extras": func() ast.Value {
-			d, _ := newDocument(create(pod(container("app", "nginx:1"))))
+			d, _ := newDocument(create(pod(container("app", "nginx:1"))), nil)
 			return d.with(ast.ObjectTerm(ast.Item(ast.StringTerm("registries"), ast.ArrayTerm())))
 		}(),
 	} {

@@ -81,7 +81,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 		}
 		if doc == nil {
 			var err error
-			if doc, err = newDocument(in); err != nil {
+			if doc, err = newDocument(in, e.trees); err != nil {
 				return verdict.Verdict{}, fmt.Errorf("evaluate policies: %w", err)
 			}
 			cache = newSharedCache(e.shared)

@@ -36,24 +36,25 @@ type document struct {
 
 // newDocument converts in to Rego values: each object is marshalled to JSON
 // once and parsed straight into AST terms, without an intermediate
-// map[string]any.
-func newDocument(in Input) (*document, error) {
+// map[string]any. Objects and arrays found in trees (which may be nil) by
+// their exact JSON are reused instead of parsed again.
+func newDocument(in Input, trees *subtrees) (*document, error) {
 	d := &document{request: requestTerm(in.Request)}
 	// One string table for the whole document: a Pod repeats the same keys
 	// and many values ("name", "resources", "cpu", "IfNotPresent", ...) in
 	// every container, and oldObject repeats object.
 	strs := make(map[string]*ast.Term, 128)
 	var err error
-	if d.object, err = jsonTermWith(in.Object, strs); err != nil {
+	if d.object, err = jsonTermWith(in.Object, strs, trees); err != nil {
 		return nil, fmt.Errorf("convert object: %w", err)
 	}
 	if in.OldObject != nil {
-		if d.oldObject, err = jsonTermWith(in.OldObject, strs); err != nil {
+		if d.oldObject, err = jsonTermWith(in.OldObject, strs, trees); err != nil {
 			return nil, fmt.Errorf("convert oldObject: %w", err)
 		}
 	}
 	if in.Namespace != nil {
-		if d.namespace, err = jsonTermWith(in.Namespace, strs); err != nil {
+		if d.namespace, err = jsonTermWith(in.Namespace, strs, trees); err != nil {
 			return nil, fmt.Errorf("convert namespace: %w", err)
 		}
 	}
@@ -104,28 +105,31 @@ func requestTerm(r Request) *ast.Term {
 }
 
 // jsonTerm marshals v and parses the JSON into a term.
-func jsonTerm(v any) (*ast.Term, error) { return jsonTermWith(v, nil) }
+func jsonTerm(v any) (*ast.Term, error) { return jsonTermWith(v, nil, nil) }
 
-func jsonTermWith(v any, strs map[string]*ast.Term) (*ast.Term, error) {
+func jsonTermWith(v any, strs map[string]*ast.Term, trees *subtrees) (*ast.Term, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	return parseJSONWith(b, strs)
+	return parseJSONWith(b, strs, trees)
 }
 
 // parseJSON parses one JSON document into a term. It expects the output of
 // encoding/json (valid UTF-8, no trailing data) and checks as it goes.
-func parseJSON(b []byte) (*ast.Term, error) { return parseJSONWith(b, nil) }
+func parseJSON(b []byte) (*ast.Term, error) { return parseJSONWith(b, nil, nil) }
 
 // parseJSONWith is parseJSON sharing one term per distinct short string
 // (keys and values) through strs, which may be nil. Terms are immutable
 // once built, so sharing them is safe (OPA interns terms the same way).
-func parseJSONWith(b []byte, strs map[string]*ast.Term) (*ast.Term, error) {
+func parseJSONWith(b []byte, strs map[string]*ast.Term, trees *subtrees) (*ast.Term, error) {
 	if strs == nil {
 		strs = make(map[string]*ast.Term, 64)
 	}
 	p := jsonParser{b: b, strs: strs}
+	if trees != nil {
+		p.trees, p.spans = trees, compositeSpans(b)
+	}
 	t, err := p.value()
 	if err != nil {
 		return nil, err
@@ -146,6 +150,71 @@ type jsonParser struct {
 	// growing element by element.
 	kvs   [][2]*ast.Term
 	elems []*ast.Term
+	// trees, when set, holds terms of objects and arrays seen before;
+	// spans are the extents of b's objects and arrays in the order they
+	// open, and next is the first span not yet passed.
+	trees *subtrees
+	spans []span
+	next  int
+}
+
+// span is where one object or array of a JSON document starts and ends
+// (just past its closing bracket).
+type span struct{ start, end int }
+
+// compositeSpans finds the extent of every object and array in b, in the
+// order they open. It trusts b to be JSON: on unbalanced brackets it
+// returns nil, and the parser reports the error. Wrong spans could only
+// cost cache misses: a hit means the bytes at a position are exactly a
+// value parsed before, and JSON values end where they end.
+func compositeSpans(b []byte) []span {
+	var spans []span
+	open := make([]int, 0, 16) // indexes into spans
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			open = append(open, len(spans))
+			spans = append(spans, span{start: i})
+		case '}', ']':
+			if len(open) == 0 {
+				return nil
+			}
+			spans[open[len(open)-1]].end = i + 1
+			open = open[:len(open)-1]
+		}
+	}
+	if len(open) > 0 {
+		return nil
+	}
+	return spans
+}
+
+// subtrees caches converted objects and arrays by their exact JSON, for
+// the life of an Engine: from one request to the next most of a Pod
+// repeats (the containers of replicas, their env, resources, probes), and
+// converting it is most of the cost of building the input. Terms are
+// immutable once built, so requests share them.
+type subtrees = boundedCache[*ast.Term]
+
+// Bounds of the subtree cache: values shorter than minTree are cheaper to
+// parse than to look up; each of the two generations holds at most
+// maxTreeBytes of JSON (the terms take a few times that).
+const (
+	minTree      = 32
+	maxTree      = 16 << 10
+	maxTreeBytes = 512 << 10
+)
+
+func newSubtrees() *subtrees {
+	c := newBoundedCache[*ast.Term](maxTreeBytes)
+	c.cost = func(k string) int { return len(k) }
+	return &c
 }
 
 // maxShared is the longest string shared through jsonParser.strs; longer
@@ -173,10 +242,8 @@ func (p *jsonParser) value() (*ast.Term, error) {
 		return nil, p.errorf("unexpected end")
 	}
 	switch c := p.b[p.i]; {
-	case c == '{':
-		return p.object()
-	case c == '[':
-		return p.array()
+	case c == '{' || c == '[':
+		return p.composite()
 	case c == '"':
 		return p.strTerm()
 	case c == 't' && p.lit("true"):
@@ -209,6 +276,44 @@ func (p *jsonParser) lit(s string) bool {
 		return true
 	}
 	return false
+}
+
+// composite parses an object or array, or takes it from p.trees.
+func (p *jsonParser) composite() (*ast.Term, error) {
+	start, end := p.i, p.spanEnd()
+	if end > 0 {
+		if t, ok := p.trees.getBytes(p.b[start:end]); ok {
+			p.i = end
+			return t, nil
+		}
+	}
+	var t *ast.Term
+	var err error
+	if p.b[p.i] == '{' {
+		t, err = p.object()
+	} else {
+		t, err = p.array()
+	}
+	if err == nil && end == p.i {
+		p.trees.put(string(p.b[start:end]), t)
+	}
+	return t, err
+}
+
+// spanEnd returns the end of the object or array opening at p.i when
+// p.trees may hold it, else 0.
+func (p *jsonParser) spanEnd() int {
+	for p.next < len(p.spans) && p.spans[p.next].start < p.i {
+		p.next++ // passed, or inside a value taken from the cache
+	}
+	if p.next == len(p.spans) || p.spans[p.next].start != p.i {
+		return 0
+	}
+	sp := p.spans[p.next]
+	if n := sp.end - sp.start; n < minTree || n > maxTree {
+		return 0
+	}
+	return sp.end
 }
 
 func (p *jsonParser) object() (*ast.Term, error) {
