@@ -18,8 +18,13 @@
 //
 // Evaluation. The Pod, old Pod and Namespace are converted to Rego values
 // once per request (JSON straight into AST terms, about half the cost of the
-// usual marshal/unmarshal/convert round trip) and shared by every policy.
-// tollgate.image.parse results are cached for the request too. Results are
+// usual marshal/unmarshal/convert round trip) and shared by every policy;
+// objects and arrays whose exact JSON was seen before (containers of
+// replicas, env, resources) are reused from a bounded Engine-wide cache.
+// Rules that cannot see input.parameters (the tollgate.lib.* helpers, as far
+// as share.go's analysis can tell) are evaluated once per request and their
+// values handed from one policy's query to the next. tollgate.image.*
+// results are cached for the life of the Engine (bounded). Results are
 // attributed to their policy: code "policy.<name>", message "[<name>] ...".
 // Actions (deny, warn, dryrun, off), exemptions (namespace label selector,
 // image patterns applied to results whose path names a container) and
