@@ -51,7 +51,8 @@ func TestAPIServerAcceptsRenderings(t *testing.T) {
 		"options": {"networkPolicy.enabled=true", "customPolicies.inline.team\\.rego=package team", "replicaCount=1",
 			"tls.certManager.issuerRef.name=corp-ca", "tls.certManager.issuerRef.kind=ClusterIssuer",
 			"webhook.matchConditions[0].name=has-metadata", "webhook.matchConditions[0].expression=has(object.metadata)",
-			"webhook.objectSelector.matchLabels.team=a", "webhook.mutating.failurePolicy=Fail"},
+			"webhook.objectSelector.matchLabels.team=a", "webhook.mutating.failurePolicy=Fail",
+			"tracing.endpoint=otel-collector.observability.svc:4317", "tracing.env[0].name=OTEL_SERVICE_NAME", "tracing.env[0].value=tollgate-e2e"},
 	} {
 		args := []string{"template", release, chartDir, "--namespace", namespace}
 		for _, s := range sets {

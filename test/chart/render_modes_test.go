@@ -180,12 +180,7 @@ func TestNetworkPolicy(t *testing.T) {
 	if from := ingress["metrics"]; len(from) != 1 || from[0].NamespaceSelector == nil {
 		t.Errorf("metrics ingress from %v, want the monitoring namespace", from)
 	}
-	egress := map[string]bool{}
-	for _, r := range np.Spec.Egress {
-		for _, p := range r.Ports {
-			egress[string(*p.Protocol)+"/"+p.Port.String()] = true
-		}
-	}
+	egress := egressPorts(np)
 	for _, p := range []string{"UDP/53", "TCP/53", "TCP/443", "TCP/6443"} {
 		if !egress[p] {
 			t.Errorf("egress lacks %s: %v", p, egress)

@@ -35,6 +35,14 @@ func TestSchemaRejects(t *testing.T) {
 		{"policy file without .rego", []string{"--set", "customPolicies.inline.team=x"}, []string{"team"}},
 		{"inline and existing policies", []string{"--set", "customPolicies.inline.a\\.rego=x", "--set", "customPolicies.existingConfigMap=y"}, []string{"not both"}},
 		{"bad duration", []string{"--set", "tls.certManager.duration=90d"}, []string{"duration"}},
+		{"sample ratio above 1", []string{"--set-json", "tracing.sampleRatio=1.5", "--set", "tracing.endpoint=otel:4317"}, []string{"sampleRatio"}},
+		{"negative sample ratio", []string{"--set-json", "tracing.sampleRatio=-0.1", "--set", "tracing.endpoint=otel:4317"}, []string{"sampleRatio"}},
+		{"sample ratio as a string", []string{"--set-string", "tracing.sampleRatio=0.5"}, []string{"sampleRatio", "number"}},
+		{"non-string endpoint", []string{"--set", "tracing.endpoint=4317"}, []string{"endpoint", "string"}},
+		{"endpoint without a port", []string{"--set", "tracing.endpoint=otel-collector"}, []string{"endpoint"}},
+		{"tracing env entry not an object", []string{"--set", "tracing.env[0]=OTEL_SERVICE_NAME"}, []string{"env"}},
+		{"tracing env entry without a name", []string{"--set", "tracing.env[0].value=x"}, []string{"name"}},
+		{"unknown tracing key", []string{"--set", "tracing.enabled=true"}, []string{"enabled"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -61,7 +69,8 @@ func TestLint(t *testing.T) {
 		"provided":    {"--set", "tls.mode=provided", "--set", "tls.secretName=tollgate-tls", "--set", "tls.caBundle=" + ca},
 		"url":         {"--set", "tls.mode=url", "--set", "webhook.url=https://127.0.0.1:9443", "--set", "tls.caBundle=" + ca},
 		"everything on": {"--set", "networkPolicy.enabled=true", "--set", "metrics.serviceMonitor.enabled=true",
-			"--set", "customPolicies.inline.team\\.rego=package team"},
+			"--set", "customPolicies.inline.team\\.rego=package team", "--set", "tracing.endpoint=otel:4317",
+			"--set", "tracing.env[0].name=OTEL_SERVICE_NAME", "--set", "tracing.env[0].value=tollgate-lint"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

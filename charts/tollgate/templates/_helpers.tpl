@@ -110,6 +110,25 @@ Checks the schema cannot express, and a second line of defence when a user rende
 {{- fail (printf "customPolicies.inline key %q must end in .rego" $file) -}}
 {{- end -}}
 {{- end -}}
+{{- with .Values.tracing.endpoint -}}
+{{- $port := include "tollgate.tracingPort" $ | int -}}
+{{- if or (lt $port 1) (gt $port 65535) -}}
+{{- fail (printf "tracing.endpoint %q must be host:port, http://host:port or https://host:port with a port from 1 to 65535 (OTLP/gRPC is usually 4317)" .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+TCP port of tracing.endpoint (host:port, http://host:port or https://host:port, as
+`tollgate serve --tracing-endpoint` accepts), or 0 when it has none. The NetworkPolicy opens it.
+*/}}
+{{- define "tollgate.tracingPort" -}}
+{{- $endpoint := .Values.tracing.endpoint -}}
+{{- if regexMatch `^(https?://(\[[0-9A-Fa-f:.]+\]|[^\[\]/@?#\s:]+):[0-9]{1,5}/?|(\[[0-9A-Fa-f:.]+\]|[^\[\]/@?#\s:]+):[0-9]{1,5})$` $endpoint -}}
+{{- regexReplaceAll `^.*:([0-9]+)/?$` $endpoint "${1}" -}}
+{{- else -}}
+0
+{{- end -}}
 {{- end -}}
 
 {{/* Annotations of the webhook configurations: CA injection in certManager mode. */}}
