@@ -26,6 +26,8 @@ type TollgateOptions struct {
 	PolicyDirs []string
 	// Namespace is Tollgate's own namespace (default tollgate-system).
 	Namespace string
+	// ExtraArgs are appended to the serve flags, e.g. --tracing-endpoint=127.0.0.1:4317.
+	ExtraArgs []string
 }
 
 // Tollgate is a running `tollgate serve`, bound to loopback only.
@@ -91,6 +93,7 @@ func StartTollgate(ctx context.Context, o TollgateOptions) (*Tollgate, error) {
 	for _, d := range o.PolicyDirs {
 		t.args = append(t.args, "--policies="+d)
 	}
+	t.args = append(t.args, o.ExtraArgs...)
 	return t, t.Start(ctx)
 }
 
