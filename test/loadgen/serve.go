@@ -9,6 +9,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/tollgate-dev/tollgate/pkg/webhook"
 	"github.com/tollgate-dev/tollgate/test/bench/echo"
 	"github.com/tollgate-dev/tollgate/test/bench/workload"
@@ -26,6 +29,8 @@ func cmdServe(args []string) error {
 	if *port == 0 || *certDir == "" {
 		return fmt.Errorf("serve: -port and -cert-dir are required")
 	}
+	// Like `tollgate serve` at its default level: per-request V(1) logs off.
+	ctrllog.SetLogger(logr.Discard())
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	handlers := map[string]http.Handler{}
