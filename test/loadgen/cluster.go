@@ -110,7 +110,7 @@ func (c *cluster) register(ctx context.Context, tg *harness.Tollgate) error {
 	timeout := int32(10)
 	sel := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
 		Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"tollgate-system", "kube-system"},
-	}}}
+	}, {Key: ignoreLabel, Operator: metav1.LabelSelectorOpDoesNotExist}}}
 	rules := []admissionregv1.RuleWithOperations{{
 		Operations: []admissionregv1.OperationType{admissionregv1.Create, admissionregv1.Update},
 		Rule:       admissionregv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
