@@ -2,6 +2,8 @@ package defaults
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -27,35 +29,70 @@ func Apply(pod *corev1.Pod, in Inputs) Result {
 	}
 	var res Result
 	ctrs := containersOf(pod)
-	for _, r := range ctrs {
-		if len(requestsFromLimits(r.c)) > 0 {
-			res.Changed = true
-		}
+	wrote := make([]bool, len(ctrs))
+	for i, r := range ctrs {
+		wrote[i] = len(requestsFromLimits(r.c)) > 0
 	}
-	lims, reqs := make([]corev1.ResourceList, len(srcs)), make([]corev1.ResourceList, len(srcs))
+	lims, reqs := make([]sortedList, len(srcs)), make([]sortedList, len(srcs))
 	for j, s := range srcs {
-		lims[j], reqs[j] = s.containerDefaults()
+		l, r := s.containerDefaults()
+		lims[j], reqs[j] = sortedList{l, sortedNames(l)}, sortedList{r, sortedNames(r)}
 	}
 	set := make([]setOn, len(ctrs))
 	for i, r := range ctrs {
-		origin := map[corev1.ResourceName]source{}
+		var origin map[corev1.ResourceName]source
 		for j, s := range srcs {
-			for _, name := range fillList(&r.c.Resources.Limits, lims[j]) {
+			for _, name := range fillSorted(&r.c.Resources.Limits, lims[j]) {
+				if origin == nil {
+					origin = map[corev1.ResourceName]source{}
+				}
 				origin[name] = s
 				set[i].limits = append(set[i].limits, name)
 			}
-			set[i].requests = append(set[i].requests, fillList(&r.c.Resources.Requests, reqs[j])...)
+			set[i].requests = append(set[i].requests, fillSorted(&r.c.Resources.Requests, reqs[j])...)
 		}
 		res.Warnings = append(res.Warnings, reconcile(r, origin)...)
 		set[i].requests = append(set[i].requests, requestsFromLimits(r.c)...)
 		if len(set[i].requests)+len(set[i].limits) > 0 {
-			res.Changed = true
+			wrote[i] = true
 		}
 	}
-	if recordDefaulted(pod, ctrs, set) {
-		res.Changed = true
+	for i, r := range ctrs {
+		switch {
+		case !wrote[i]:
+		case r.kind == kindContainer:
+			res.Wrote.Containers = append(res.Wrote.Containers, r.index)
+		default:
+			res.Wrote.InitContainers = append(res.Wrote.InitContainers, r.index)
+		}
 	}
+	res.Wrote.Annotation = recordDefaulted(pod, ctrs, set)
+	res.Changed = res.Wrote.Annotation || len(res.Wrote.Containers)+len(res.Wrote.InitContainers) > 0
 	return res
+}
+
+// Writable returns a copy of pod for Apply to write to while pod stays as
+// it is, without the cost of a deep copy: it copies the annotations and
+// every container's resources, the only fields Apply writes (Written), and
+// shares every other field with pod, so nothing else may be written to it.
+func Writable(pod *corev1.Pod) *corev1.Pod {
+	if pod == nil {
+		return nil
+	}
+	cp := *pod
+	cp.Annotations = maps.Clone(pod.Annotations)
+	cp.Spec.Containers = withOwnResources(pod.Spec.Containers)
+	cp.Spec.InitContainers = withOwnResources(pod.Spec.InitContainers)
+	return &cp
+}
+
+// withOwnResources copies cs with each container's resources deep-copied.
+func withOwnResources(cs []corev1.Container) []corev1.Container {
+	out := slices.Clone(cs)
+	for i := range out {
+		cs[i].Resources.DeepCopyInto(&out[i].Resources)
+	}
+	return out
 }
 
 // setOn lists the resource names Apply set on one container.
@@ -67,15 +104,31 @@ type setOn struct {
 // order, and returns the names it copied. Presence counts, not the value:
 // an explicit 0 is kept, as upstream keeps it.
 func fillList(dst *corev1.ResourceList, defaults corev1.ResourceList) []corev1.ResourceName {
+	if len(defaults) == 0 {
+		return nil
+	}
+	return fillSorted(dst, sortedList{defaults, sortedNames(defaults)})
+}
+
+// sortedList is a ResourceList with its names in lexical order, sorted
+// once for all the containers it is copied into.
+type sortedList struct {
+	list  corev1.ResourceList
+	names []corev1.ResourceName
+}
+
+// fillSorted is fillList over a list whose names are sorted already. The
+// values are deep copies: a source's quantities are shared (see source).
+func fillSorted(dst *corev1.ResourceList, defaults sortedList) []corev1.ResourceName {
 	var filled []corev1.ResourceName
-	for _, name := range sortedNames(defaults) {
+	for _, name := range defaults.names {
 		if _, ok := (*dst)[name]; ok {
 			continue
 		}
 		if *dst == nil {
 			*dst = corev1.ResourceList{}
 		}
-		(*dst)[name] = defaults[name].DeepCopy()
+		(*dst)[name] = defaults.list[name].DeepCopy()
 		filled = append(filled, name)
 	}
 	return filled
@@ -104,11 +157,11 @@ func reconcile(r ctrRef, origin map[corev1.ResourceName]source) []string {
 		}
 		if !s.profile {
 			warnings = append(warnings, fmt.Sprintf("%s: %s %s; the API server will reject this Pod",
-				r.who(), s.label, mismatch(name, lim, req)))
+				r.who(), s.label(), mismatch(name, lim, req)))
 			continue
 		}
 		warnings = append(warnings, fmt.Sprintf("%s: %s %s; limit set to %s",
-			r.who(), s.label, mismatch(name, lim, req), req.String()))
+			r.who(), s.label(), mismatch(name, lim, req), req.String()))
 		r.c.Resources.Limits[name] = req.DeepCopy()
 	}
 	return warnings

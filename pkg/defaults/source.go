@@ -2,17 +2,24 @@ package defaults
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 )
 
 // source is one object that supplies defaults and bounds: a LimitRange or a
 // profile. Its label prefixes every message so users know what to edit.
+//
+// A source shares its items' maps and quantities with Inputs, which in the
+// webhook are the informer's stored objects, read by every request at once:
+// nothing may write into them, nor call a mutating method (Add, Sub, Neg,
+// RoundUp, ...) on a quantity read from them, since a copied Quantity still
+// shares its *inf.Dec. Values move into a Pod only through DeepCopy.
 type source struct {
-	// label is `LimitRange "name"` or `profile "name"`.
-	label string
+	// name is the LimitRange's or profile's name.
+	name string
 	// profile is true for a Tollgate profile, false for a LimitRange.
 	profile bool
 	// items are the LimitRangeItems, after LimitRange defaulting for
@@ -20,29 +27,78 @@ type source struct {
 	items []corev1.LimitRangeItem
 }
 
+// label is `LimitRange "name"` or `profile "name"`, built only for a
+// message, as most requests need none.
+func (s source) label() string {
+	if s.profile {
+		return fmt.Sprintf("profile %q", s.name)
+	}
+	return fmt.Sprintf("LimitRange %q", s.name)
+}
+
 // sources lists the sources in precedence order: LimitRanges sorted by
 // name, then profiles in the order given.
 //
 // Upstream applies LimitRanges in lister order, which is undefined (the docs
 // call the winner "not deterministic"). Sorting by name gives the same
-// answer on every replica and in `tollgate eval`.
+// answer on every replica and in `tollgate eval`. The informer's lists
+// usually come sorted already; then nothing is copied.
 func sources(in Inputs) []source {
-	lrs := make([]corev1.LimitRange, len(in.LimitRanges))
-	copy(lrs, in.LimitRanges)
-	sort.SliceStable(lrs, func(i, j int) bool { return lrs[i].Name < lrs[j].Name })
-
+	if len(in.LimitRanges)+len(in.Profiles) == 0 {
+		return nil
+	}
+	byName := func(a, b corev1.LimitRange) int { return strings.Compare(a.Name, b.Name) }
+	lrs := in.LimitRanges
+	if !slices.IsSortedFunc(lrs, byName) {
+		lrs = slices.Clone(lrs) // shallow: the sort must not reorder the caller's slice
+		slices.SortStableFunc(lrs, byName)
+	}
 	out := make([]source, 0, len(lrs)+len(in.Profiles))
-	for _, lr := range lrs {
-		items := make([]corev1.LimitRangeItem, 0, len(lr.Spec.Limits))
-		for _, it := range lr.Spec.Limits {
-			items = append(items, defaultedItem(it))
-		}
-		out = append(out, source{label: fmt.Sprintf("LimitRange %q", lr.Name), items: items})
+	for i := range lrs {
+		out = append(out, source{name: lrs[i].Name, items: defaultedItems(lrs[i].Spec.Limits)})
 	}
 	for _, p := range in.Profiles {
-		out = append(out, source{label: fmt.Sprintf("profile %q", p.Name), profile: true, items: p.Limits})
+		out = append(out, source{name: p.Name, profile: true, items: p.Limits})
 	}
 	return out
+}
+
+// defaultedItems returns items with defaultedItem applied to each. A stored
+// LimitRange has had the API server's defaulting already, so items comes
+// back as it is; only a raw one (a fixture, `tollgate eval`) is copied.
+func defaultedItems(items []corev1.LimitRangeItem) []corev1.LimitRangeItem {
+	var out []corev1.LimitRangeItem
+	for i := range items {
+		if !needsDefaulting(&items[i]) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(items) // shallow; the items that need it are replaced by copies
+		}
+		out[i] = defaultedItem(items[i])
+	}
+	if out == nil {
+		return items
+	}
+	return out
+}
+
+// needsDefaulting reports whether defaultedItem would fill anything in it.
+// Once Default holds every key of Max, filling it changes nothing, so
+// DefaultRequest is checked against Default and Min as they are.
+func needsDefaulting(it *corev1.LimitRangeItem) bool {
+	return it.Type == corev1.LimitTypeContainer &&
+		(lacksAny(it.Default, it.Max) || lacksAny(it.DefaultRequest, it.Default) || lacksAny(it.DefaultRequest, it.Min))
+}
+
+// lacksAny reports whether dst lacks a key of from.
+func lacksAny(dst, from corev1.ResourceList) bool {
+	for name := range from {
+		if _, ok := dst[name]; !ok {
+			return true
+		}
+	}
+	return false
 }
 
 // defaultedItem returns a copy of it with the API server's own LimitRange
@@ -71,12 +127,23 @@ func fillMissing(dst, from corev1.ResourceList) corev1.ResourceList {
 
 // containerDefaults merges the default limits and default requests of the
 // Container items of s. A second Container item in one source (invalid in a
-// stored LimitRange) only fills keys the first left open.
+// stored LimitRange) only fills keys the first left open. With a single
+// Container item the lists are that item's own maps: read them only.
 func (s source) containerDefaults() (limits, requests corev1.ResourceList) {
+	n := 0
 	for _, it := range s.items {
 		if it.Type != corev1.LimitTypeContainer {
 			continue
 		}
+		switch n {
+		case 0:
+			limits, requests = it.Default, it.DefaultRequest
+			n++
+			continue
+		case 1: // the first item's maps are shared: merge into copies
+			limits, requests = maps.Clone(limits), maps.Clone(requests)
+		}
+		n++
 		limits = fillMissing(limits, it.Default)
 		requests = fillMissing(requests, it.DefaultRequest)
 	}

@@ -60,11 +60,11 @@ func Validate(pod *corev1.Pod, in Inputs) verdict.Verdict {
 			case corev1.LimitTypeContainer:
 				names := itemNamesOf(it)
 				for _, r := range ctrs {
-					b := bounds{v: &v, prefix: func() string { return s.label + ": " + r.who() + ": " }, per: "Container", path: r.path}
+					b := bounds{v: &v, prefix: func() string { return s.label() + ": " + r.who() + ": " }, per: "Container", path: r.path}
 					b.check(it, names, r.c.Resources.Requests, r.c.Resources.Limits)
 				}
 			case corev1.LimitTypePod:
-				b := bounds{v: &v, prefix: func() string { return s.label + ": " }, per: "Pod", path: podPath}
+				b := bounds{v: &v, prefix: func() string { return s.label() + ": " }, per: "Pod", path: podPath}
 				b.check(it, itemNamesOf(it), podReq, podLim)
 			}
 		}
