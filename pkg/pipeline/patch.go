@@ -9,6 +9,8 @@ import (
 
 	jsonpatch "gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/tollgate-dev/tollgate/pkg/defaults"
 )
 
 // Patch is the JSONPatch that turns the request's raw object into mutated.
@@ -21,7 +23,20 @@ import (
 // and init container resources), both diffs are identical everywhere else,
 // so only those fields are diffed; anything else takes the whole-Pod path.
 func Patch(raw []byte, original, mutated *corev1.Pod) ([]jsonpatch.JsonPatchOperation, error) {
-	if ops, ok, err := patchDefaulted(raw, original, mutated); ok || err != nil {
+	if ops, ok, err := patchDefaulted(raw, original, mutated, nil); ok || err != nil {
+		return ops, err
+	}
+	return patchWhole(raw, original, mutated)
+}
+
+// PatchWritten is Patch for a mutated Pod that differs from original only
+// where w says, w being what defaults.Apply reported writing. It trusts w
+// instead of comparing the two Pods field by field (the contract test in
+// pkg/defaults holds Apply to its report), so only the reported fields are
+// read. Raw objects the restricted diff cannot answer for still take the
+// whole-Pod diff.
+func PatchWritten(raw []byte, original, mutated *corev1.Pod, w defaults.Written) ([]jsonpatch.JsonPatchOperation, error) {
+	if ops, ok, err := patchDefaulted(raw, original, mutated, &w); ok || err != nil {
 		return ops, err
 	}
 	return patchWhole(raw, original, mutated)
@@ -66,17 +81,26 @@ func withoutNoise(ops, noise []jsonpatch.JsonPatchOperation) []jsonpatch.JsonPat
 	return out
 }
 
-// patchDefaulted is Patch restricted to the fields defaults write. ok is
-// false when it cannot answer exactly: the Pods differ elsewhere, or raw
-// is not shaped so that the whole-Pod diff would descend to those fields.
-func patchDefaulted(raw []byte, original, mutated *corev1.Pod) (ops []jsonpatch.JsonPatchOperation, ok bool, err error) {
-	if original == nil || mutated == nil || !sameBesideDefaults(original, mutated) {
+// patchDefaulted is Patch restricted to the fields defaults write: those w
+// reports, or, when w is nil, the annotations and every container's
+// resources, after checking that the Pods differ nowhere else. ok is false
+// when it cannot answer exactly: the Pods differ elsewhere, or raw is not
+// shaped so that the whole-Pod diff would descend to those fields.
+func patchDefaulted(raw []byte, original, mutated *corev1.Pod, w *defaults.Written) (ops []jsonpatch.JsonPatchOperation, ok bool, err error) {
+	if original == nil || mutated == nil || (w == nil && !sameBesideDefaults(original, mutated)) {
 		return nil, false, nil
 	}
 	ops = []jsonpatch.JsonPatchOperation{}
-	if !reflect.DeepEqual(original.Annotations, mutated.Annotations) {
-		meta, _ := member(raw, "metadata")
-		r, ok := member(meta, "annotations")
+	var top [][]byte // raw metadata and spec, read in one pass when first needed
+	topLevel := func() [][]byte {
+		if top == nil {
+			top = make([][]byte, 2)
+			members(raw, []string{"metadata", "spec"}, top)
+		}
+		return top
+	}
+	if (w == nil || w.Annotation) && !reflect.DeepEqual(original.Annotations, mutated.Annotations) {
+		r, ok := member(topLevel()[0], "annotations")
 		if !ok {
 			return nil, false, nil
 		}
@@ -93,17 +117,33 @@ func patchDefaulted(raw []byte, original, mutated *corev1.Pod) (ops []jsonpatch.
 		{original.Spec.Containers, mutated.Spec.Containers},
 		{original.Spec.InitContainers, mutated.Spec.InitContainers},
 	}
+	var reported [][]int
+	if w != nil {
+		reported = [][]int{w.Containers, w.InitContainers}
+	}
 	var arrs [][]byte // raw spec.containers and spec.initContainers, read once
 	for li, l := range lists {
+		if len(l[0]) != len(l[1]) {
+			return nil, false, nil // only a report can get here: Apply never adds or drops containers
+		}
+		n := len(l[0])
+		if reported != nil {
+			n = len(reported[li])
+		}
 		var elems [][]byte
-		for i := range l[0] {
+		for k := range n {
+			i := k
+			if reported != nil {
+				if i = reported[li][k]; i < 0 || i >= len(l[0]) {
+					return nil, false, nil
+				}
+			}
 			if sameResources(l[0][i].Resources, l[1][i].Resources) {
 				continue
 			}
 			if arrs == nil {
-				spec, _ := member(raw, "spec")
 				arrs = make([][]byte, len(keys))
-				if !members(spec, keys, arrs) {
+				if !members(topLevel()[1], keys, arrs) {
 					return nil, false, nil
 				}
 			}
@@ -369,12 +409,7 @@ func skipValue(b []byte, i int) int {
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
-			n := bytes.IndexAny(b[j:], `"{}[]`)
-			if n < 0 {
-				return -1
-			}
-			j += n
-			switch b[j] {
+			switch b[j] { // a plain loop: bytes.IndexAny costs more per call than it saves between strings
 			case '"':
 				end, _ := skipString(b, j)
 				if end < 0 {

@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/tollgate-dev/tollgate/pkg/defaults"
 )
 
 func decodeRaw(t *testing.T, raw string) *corev1.Pod {
@@ -82,6 +84,9 @@ func TestPatchMatchesWholePodDiff(t *testing.T) {
 		raw    string
 		mutate func(*corev1.Pod)
 		whole  bool // the restricted diff must defer to the whole-Pod one
+		// beyond is true when mutate writes outside what defaults report,
+		// which PatchWritten is never given.
+		beyond bool
 	}{
 		"no annotations, no resources": {
 			raw:    `{"kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"i"}]}}`,
@@ -129,7 +134,8 @@ func TestPatchMatchesWholePodDiff(t *testing.T) {
 				p.Labels = map[string]string{"x": "y"}
 				p.Spec.Containers[0].Image = "j"
 			},
-			whole: true,
+			whole:  true,
+			beyond: true,
 		},
 		"nothing changed": {
 			raw:    `{"kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"i","resources":{"limits":{"cpu":"1"}}}]}}`,
@@ -149,8 +155,17 @@ func TestPatchMatchesWholePodDiff(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, restricted, _ := patchDefaulted([]byte(tc.raw), pod, mutated); restricted == tc.whole {
+			if _, restricted, _ := patchDefaulted([]byte(tc.raw), pod, mutated, nil); restricted == tc.whole {
 				t.Errorf("restricted diff used: %v, want %v", restricted, !tc.whole)
+			}
+			if !tc.beyond {
+				reported, err := PatchWritten([]byte(tc.raw), pod, mutated, written(pod, mutated))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(opStrings(whole), opStrings(reported)); diff != "" {
+					t.Fatalf("PatchWritten differs from the whole-Pod diff (-whole +got):\n%s", diff)
+				}
 			}
 			if ops == nil {
 				t.Fatal("nil patch; an empty one prints as []")
@@ -176,6 +191,46 @@ func TestPatchMatchesWholePodDiff(t *testing.T) {
 				t.Fatalf("patched object differs from the mutated Pod: %s", cmp.Diff(mutated, &got))
 			}
 		})
+	}
+}
+
+// written is the report defaults.Apply would give for mutated: the
+// annotation and the containers whose resources differ.
+func written(pod, mutated *corev1.Pod) defaults.Written {
+	var w defaults.Written
+	w.Annotation = !equality.Semantic.DeepEqual(pod.Annotations, mutated.Annotations)
+	for i := range pod.Spec.Containers {
+		if !equality.Semantic.DeepEqual(pod.Spec.Containers[i].Resources, mutated.Spec.Containers[i].Resources) {
+			w.Containers = append(w.Containers, i)
+		}
+	}
+	for i := range pod.Spec.InitContainers {
+		if !equality.Semantic.DeepEqual(pod.Spec.InitContainers[i].Resources, mutated.Spec.InitContainers[i].Resources) {
+			w.InitContainers = append(w.InitContainers, i)
+		}
+	}
+	return w
+}
+
+// TestPatchWrittenReadsOnlyTheReport: fields outside the report are not
+// compared, so a report that leaves a change out leaves it out of the patch
+// (which is why Apply's report is held to exactly what it wrote).
+func TestPatchWrittenReadsOnlyTheReport(t *testing.T) {
+	raw := `{"kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"i"},{"name":"d","image":"i"}]}}`
+	pod := decodeRaw(t, raw)
+	mutated := pod.DeepCopy()
+	mutated.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}
+	mutated.Spec.Containers[1].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}
+	ops, err := PatchWritten([]byte(raw), pod, mutated, defaults.Written{Containers: []int{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(ops)
+	if want := `[{"op":"add","path":"/spec/containers/1/resources","value":{"limits":{"cpu":"2"}}}]`; string(got) != want {
+		t.Fatalf("patch %s, want %s", got, want)
+	}
+	if _, ok, _ := patchDefaulted([]byte(raw), pod, mutated, &defaults.Written{Containers: []int{2}}); ok {
+		t.Error("an index out of range was not left to the whole-Pod diff")
 	}
 }
 

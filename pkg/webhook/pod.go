@@ -14,6 +14,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/tollgate-dev/tollgate/pkg/defaults"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
 	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
@@ -54,7 +55,9 @@ func (m *PodMutator) handle(ctx context.Context, ar admission.Request) admission
 	if pod == nil {
 		return admission.Allowed("")
 	}
-	mutated := pod.DeepCopy()
+	// Defaulting writes only the annotations and container resources,
+	// which Writable copies, so pod stays the original Patch diffs against.
+	mutated := defaults.Writable(pod)
 	res, err := m.Pipeline.Default(ctx, req, mutated)
 	if err != nil {
 		return malfunction(ctx, m.Recorder, "mutate", err)
@@ -63,7 +66,7 @@ func (m *PodMutator) handle(ctx context.Context, ar admission.Request) admission
 	if !res.Changed {
 		return admission.Allowed("").WithWarnings(res.Warnings...)
 	}
-	ops, err := pipeline.Patch(ar.Object.Raw, pod, mutated)
+	ops, err := pipeline.PatchWritten(ar.Object.Raw, pod, mutated, res.Wrote)
 	if err != nil {
 		return malfunction(ctx, m.Recorder, "mutate", err)
 	}
