@@ -18,7 +18,9 @@
 //
 // Evaluation. The Pod, old Pod and Namespace are converted to Rego values
 // once per request (JSON straight into AST terms, about half the cost of the
-// usual marshal/unmarshal/convert round trip) and shared by every policy;
+// usual marshal/unmarshal/convert round trip; for a Pod the JSON the API
+// server sent, when the caller has it, so not even marshalled) and shared
+// by every policy;
 // objects and arrays whose exact JSON was seen before (containers of
 // replicas, env, resources) are reused from a bounded Engine-wide cache.
 // Rules that cannot see input.parameters (the tollgate.lib.* helpers, as far

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // The input document every policy sees, built once per request and shared
@@ -18,6 +19,11 @@ import (
 //	input.oldObject  the Pod before the change (UPDATE only), else absent
 //	input.namespace  the Namespace object, else absent
 //	input.parameters the policy's parameters ({} when none are configured)
+//
+// input.object is the Pod as the API server sent it (after earlier mutating
+// webhooks), without metadata.managedFields; under `tollgate eval`/`test`
+// it is the typed Pod's JSON. input.oldObject, never changed, is the stored
+// Pod as sent. Input.ObjectJSON and OldObjectJSON carry what was sent.
 //
 // policies/schemas/input.json describes it.
 
@@ -34,10 +40,10 @@ type document struct {
 	request, object, oldObject, namespace *ast.Term
 }
 
-// newDocument converts in to Rego values: each object is marshalled to JSON
-// once and parsed straight into AST terms, without an intermediate
-// map[string]any. Objects and arrays found in trees (which may be nil) by
-// their exact JSON are reused instead of parsed again.
+// newDocument converts in to Rego values: each object's JSON (as sent, or
+// marshalled once) is parsed straight into AST terms, without an
+// intermediate map[string]any. Objects and arrays found in trees (which may
+// be nil) by their exact JSON are reused instead of parsed again.
 func newDocument(in Input, trees *subtrees) (*document, error) {
 	d := &document{request: requestTerm(in.Request)}
 	// One string table for the whole document: a Pod repeats the same keys
@@ -45,11 +51,11 @@ func newDocument(in Input, trees *subtrees) (*document, error) {
 	// every container, and oldObject repeats object.
 	strs := make(map[string]*ast.Term, 128)
 	var err error
-	if d.object, err = jsonTermWith(in.Object, strs, trees); err != nil {
+	if d.object, err = podTerm(in.Object, in.ObjectJSON, strs, trees); err != nil {
 		return nil, fmt.Errorf("convert object: %w", err)
 	}
 	if in.OldObject != nil {
-		if d.oldObject, err = jsonTermWith(in.OldObject, strs, trees); err != nil {
+		if d.oldObject, err = podTerm(in.OldObject, in.OldObjectJSON, strs, trees); err != nil {
 			return nil, fmt.Errorf("convert oldObject: %w", err)
 		}
 	}
@@ -104,6 +110,18 @@ func requestTerm(r Request) *ast.Term {
 	)
 }
 
+// podTerm converts pod from sent, the JSON it was decoded from, when set;
+// else, or when sent does not parse (invalid UTF-8, which encoding/json
+// replaced silently while decoding), from pod marshalled.
+func podTerm(pod *corev1.Pod, sent []byte, strs map[string]*ast.Term, trees *subtrees) (*ast.Term, error) {
+	if len(sent) > 0 {
+		if t, err := parseSent(sent, strs, trees); err == nil {
+			return t, nil
+		}
+	}
+	return jsonTermWith(pod, strs, trees)
+}
+
 // jsonTerm marshals v and parses the JSON into a term.
 func jsonTerm(v any) (*ast.Term, error) { return jsonTermWith(v, nil, nil) }
 
@@ -123,12 +141,23 @@ func parseJSON(b []byte) (*ast.Term, error) { return parseJSONWith(b, nil, nil) 
 // (keys and values) through strs, which may be nil. Terms are immutable
 // once built, so sharing them is safe (OPA interns terms the same way).
 func parseJSONWith(b []byte, strs map[string]*ast.Term, trees *subtrees) (*ast.Term, error) {
-	if strs == nil {
-		strs = make(map[string]*ast.Term, 64)
+	return parse(&jsonParser{b: b, strs: strs}, trees)
+}
+
+// parseSent is parseJSONWith for an object's JSON as a client sent it
+// rather than as encoding/json wrote it: it leaves out the root object's
+// metadata.managedFields (without converting them) and keeps the last of
+// duplicate keys, as encoding/json does.
+func parseSent(b []byte, strs map[string]*ast.Term, trees *subtrees) (*ast.Term, error) {
+	return parse(&jsonParser{b: b, strs: strs, sent: true, strip: stripRoot}, trees)
+}
+
+func parse(p *jsonParser, trees *subtrees) (*ast.Term, error) {
+	if p.strs == nil {
+		p.strs = make(map[string]*ast.Term, 64)
 	}
-	p := jsonParser{b: b, strs: strs}
 	if trees != nil {
-		p.trees, p.spans = trees, compositeSpans(b)
+		p.trees, p.spans = trees, compositeSpans(p.b)
 	}
 	t, err := p.value()
 	if err != nil {
@@ -145,6 +174,10 @@ type jsonParser struct {
 	b    []byte
 	i    int
 	strs map[string]*ast.Term
+	// sent: b is not encoding/json output, so keys may repeat. strip is
+	// what the next object opened leaves out.
+	sent  bool
+	strip strip
 	// Scratch stacks for the members of the objects and arrays being
 	// parsed: each is built at its final size once complete, instead of
 	// growing element by element.
@@ -157,6 +190,15 @@ type jsonParser struct {
 	spans []span
 	next  int
 }
+
+// strip says which members of an object the parser leaves out.
+type strip uint8
+
+const (
+	stripNone strip = iota
+	stripRoot       // the root object: metadata gets stripMeta
+	stripMeta       // the root's metadata: managedFields are left out
+)
 
 // span is where one object or array of a JSON document starts and ends
 // (just past its closing bracket).
@@ -173,11 +215,7 @@ func compositeSpans(b []byte) []span {
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
+			i = skipString(b, i)
 		case '{', '[':
 			open = append(open, len(spans))
 			spans = append(spans, span{start: i})
@@ -280,6 +318,12 @@ func (p *jsonParser) lit(s string) bool {
 
 // composite parses an object or array, or takes it from p.trees.
 func (p *jsonParser) composite() (*ast.Term, error) {
+	if p.strip != stripNone {
+		if p.b[p.i] == '{' {
+			return p.object() // not cached: its term lacks what its JSON holds
+		}
+		p.strip = stripNone
+	}
 	start, end := p.i, p.spanEnd()
 	if end > 0 {
 		if t, ok := p.trees.getBytes(p.b[start:end]); ok {
@@ -317,6 +361,8 @@ func (p *jsonParser) spanEnd() int {
 }
 
 func (p *jsonParser) object() (*ast.Term, error) {
+	strip := p.strip
+	p.strip = stripNone
 	p.i++ // {
 	p.space()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
@@ -339,11 +385,22 @@ func (p *jsonParser) object() (*ast.Term, error) {
 			return nil, p.errorf("want ':'")
 		}
 		p.i++
-		v, err := p.value()
-		if err != nil {
-			return nil, err
+		switch key := k.Value.(ast.String); {
+		case strip == stripMeta && key == "managedFields":
+			if err := p.skipValue(); err != nil {
+				return nil, err
+			}
+		default:
+			if strip == stripRoot && key == "metadata" {
+				p.strip = stripMeta
+			}
+			v, err := p.value()
+			p.strip = stripNone
+			if err != nil {
+				return nil, err
+			}
+			p.kvs = append(p.kvs, [2]*ast.Term{k, v})
 		}
-		p.kvs = append(p.kvs, [2]*ast.Term{k, v})
 		p.space()
 		if p.i >= len(p.b) {
 			return nil, p.errorf("unexpected end in object")
@@ -353,11 +410,63 @@ func (p *jsonParser) object() (*ast.Term, error) {
 			p.i++
 		case '}':
 			p.i++
-			return ast.NewTerm(ast.NewObject(p.kvs[start:]...)), nil
+			kvs := p.kvs[start:]
+			if p.sent {
+				kvs = lastWins(kvs)
+			}
+			return ast.NewTerm(ast.NewObject(kvs...)), nil
 		default:
 			return nil, p.errorf("want ',' or '}'")
 		}
 	}
+}
+
+// lastWins drops, in place, every member whose key comes again later:
+// ast.NewObject would keep both.
+func lastWins(kvs [][2]*ast.Term) [][2]*ast.Term {
+	out := kvs[:0]
+	for i, kv := range kvs {
+		k := kv[0].Value.(ast.String)
+		if !slices.ContainsFunc(kvs[i+1:], func(o [2]*ast.Term) bool { return o[0].Value.(ast.String) == k }) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// skipValue passes over one value without converting it. Objects and
+// arrays are only scanned for their end: b is known to be JSON.
+func (p *jsonParser) skipValue() error {
+	p.space()
+	if p.i >= len(p.b) || (p.b[p.i] != '{' && p.b[p.i] != '[') {
+		_, err := p.value()
+		return err
+	}
+	for depth := 0; p.i < len(p.b); p.i++ {
+		switch p.b[p.i] {
+		case '"':
+			p.i = skipString(p.b, p.i)
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				p.i++
+				return nil
+			}
+		}
+	}
+	return p.errorf("unexpected end")
+}
+
+// skipString returns the offset of the closing quote of the string whose
+// opening quote is at b[i], or len(b).
+func skipString(b []byte, i int) int {
+	for i++; i < len(b) && b[i] != '"'; i++ {
+		if b[i] == '\\' {
+			i++
+		}
+	}
+	return i
 }
 
 func (p *jsonParser) array() (*ast.Term, error) {
