@@ -16,6 +16,8 @@ var ErrNotPod = errors.New("not a Pod")
 
 // Decode turns an AdmissionRequest into the pipeline's request and typed
 // objects. pod is nil for DELETE and CONNECT; old is nil except on UPDATE.
+// req remembers the JSON each was decoded from, which Validate gives
+// policies for as long as the Pod is unchanged (see Request).
 func Decode(ar *admissionv1.AdmissionRequest) (req Request, pod, old *corev1.Pod, err error) {
 	if ar == nil {
 		return Request{}, nil, nil, errors.New("admission review has no request")
@@ -39,38 +41,71 @@ func Decode(ar *admissionv1.AdmissionRequest) (req Request, pod, old *corev1.Pod
 	default:
 		return req, nil, nil, nil
 	}
-	if pod, err = decodePod(ar.Object, "object"); err != nil {
+	s := &sent{}
+	if pod, s.podJSON, err = decodePod(ar.Object, "object"); err != nil {
 		return Request{}, nil, nil, err
 	}
 	if ar.Operation == admissionv1.Update {
-		if old, err = decodePod(ar.OldObject, "oldObject"); err != nil {
+		if old, s.oldJSON, err = decodePod(ar.OldObject, "oldObject"); err != nil {
 			return Request{}, nil, nil, err
 		}
 	}
+	s.pod, s.old = pod, old
+	req.sent = s
 	if req.Name == "" {
 		req.Name = pod.Name
 	}
 	return req, pod, old, nil
 }
 
-func decodePod(raw runtime.RawExtension, field string) (*corev1.Pod, error) {
+// decodePod decodes a Pod, and returns it with the JSON it was read from.
+func decodePod(raw runtime.RawExtension, field string) (*corev1.Pod, []byte, error) {
 	data := bytes.TrimSpace(raw.Raw)
 	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
-		return nil, fmt.Errorf("request.%s is empty", field)
+		return nil, nil, fmt.Errorf("request.%s is empty", field)
 	}
 	var pod corev1.Pod
 	if err := json.Unmarshal(data, &pod); err != nil {
-		return nil, fmt.Errorf("decode request.%s as a Pod: %w", field, err)
+		return nil, nil, fmt.Errorf("decode request.%s as a Pod: %w", field, err)
 	}
 	if pod.Kind != "" && pod.Kind != "Pod" {
-		return nil, fmt.Errorf("request.%s has kind %q: %w", field, pod.Kind, ErrNotPod)
+		return nil, nil, fmt.Errorf("request.%s has kind %q: %w", field, pod.Kind, ErrNotPod)
 	}
 	// Decisions never read managedFields, and they are often the bulk of the
-	// object: dropping them here halves what policies convert per request.
-	// The patch computation treats their absence as noise, so none is removed.
+	// object: dropping them here halves what policies convert per request
+	// (from data, policy.Input skips them too). The patch computation treats
+	// their absence as noise, so none is removed.
 	pod.ManagedFields = nil
 	if err := checkQuantities(&pod, field); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &pod, nil
+	return &pod, data, nil
+}
+
+// sent is what Decode read: the Pods and the JSON they came from.
+type sent struct {
+	pod, old         *corev1.Pod
+	podJSON, oldJSON []byte
+}
+
+// jsonOf returns the JSON pod was decoded from, or nil when pod is not a
+// Pod Decode returned or has been changed since (forget).
+func (s *sent) jsonOf(pod *corev1.Pod) []byte {
+	switch {
+	case s == nil || pod == nil:
+		return nil
+	case pod == s.pod:
+		return s.podJSON
+	case pod == s.old:
+		return s.oldJSON
+	}
+	return nil
+}
+
+// forget records that pod is about to change, so its JSON no longer
+// describes it.
+func (s *sent) forget(pod *corev1.Pod) {
+	if s != nil && pod != nil && pod == s.pod {
+		s.pod = nil
+	}
 }

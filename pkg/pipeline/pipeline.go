@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/tollgate-dev/tollgate/pkg/config"
@@ -33,8 +34,31 @@ type State struct {
 	Policies *policy.Engine
 }
 
-// Request is what the pipeline needs to know about an admission request.
-type Request = policy.Request
+// Request is what the pipeline needs to know about an admission request:
+// what policies see as input.request, and what Decode read.
+type Request struct {
+	Operation   string
+	SubResource string
+	Namespace   string
+	Name        string
+	DryRun      bool
+	UserInfo    authenticationv1.UserInfo
+
+	// sent, set by Decode, lets Validate give policies the Pods' JSON as
+	// the API server sent it rather than marshal them again. It is shared
+	// by copies of the Request, so that Default can record that the Pod it
+	// changes in place no longer matches that JSON. A Pod Decode returned
+	// must not be changed otherwise before Validate; change a copy.
+	sent *sent
+}
+
+// policyRequest returns the request as policies see it.
+func (r Request) policyRequest() policy.Request {
+	return policy.Request{
+		Operation: r.Operation, SubResource: r.SubResource, Namespace: r.Namespace,
+		Name: r.Name, DryRun: r.DryRun, UserInfo: r.UserInfo,
+	}
+}
 
 // Pipeline runs the decisions. It is safe for concurrent use.
 type Pipeline struct {
@@ -73,6 +97,7 @@ func (p *Pipeline) Default(ctx context.Context, req Request, pod *corev1.Pod) (d
 		return defaults.Result{}, nil
 	}
 	ctx, span := startSpan(ctx, "tollgate.defaults.apply")
+	req.sent.forget(pod)
 	in, _, err := p.limitInputs(ctx, req.Namespace)
 	if err != nil {
 		endSpan(span, err)
@@ -90,7 +115,9 @@ func (p *Pipeline) Default(ctx context.Context, req Request, pod *corev1.Pod) (d
 }
 
 // Validate checks the final pod: limits, quota headroom and policies.
-// old is the stored pod on UPDATE and nil otherwise.
+// old is the stored pod on UPDATE and nil otherwise. Policies see a Pod
+// Decode returned for req, unchanged, as the JSON it was decoded from, and
+// any other Pod (a defaulted copy, as under `tollgate eval`) marshalled.
 func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.Pod) (verdict.Verdict, error) {
 	if p.skipped(req) {
 		return verdict.Verdict{}, nil
@@ -110,7 +137,10 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 		}
 		parts = append(parts, lv)
 	}
-	pv, err := p.evaluatePolicies(ctx, st, policy.Input{Request: req, Object: pod, OldObject: old, Namespace: ns})
+	pv, err := p.evaluatePolicies(ctx, st, policy.Input{
+		Request: req.policyRequest(), Object: pod, OldObject: old, Namespace: ns,
+		ObjectJSON: req.sent.jsonOf(pod), OldObjectJSON: req.sent.jsonOf(old),
+	})
 	if err != nil {
 		return verdict.Verdict{}, err
 	}

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -30,11 +31,17 @@ spec:
 
 func newPipeline(t *testing.T, ns string, opts pipeline.Options) *pipeline.Pipeline {
 	t.Helper()
+	return newPipelineWith(t, ns, policies.FS, opts)
+}
+
+// newPipelineWith is newPipeline with the policies in fsys.
+func newPipelineWith(t *testing.T, ns string, fsys fs.FS, opts pipeline.Options) *pipeline.Pipeline {
+	t.Helper()
 	facts := cluster.NewStatic()
 	if err := facts.AddYAML([]byte(replaceNS(limitRange, ns)), "test"); err != nil {
 		t.Fatal(err)
 	}
-	engine, err := policy.New(t.Context(), policies.FS)
+	engine, err := policy.New(t.Context(), fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
