@@ -16,11 +16,12 @@ import (
 //
 // Reads do not deep-copy (client.UnsafeDisableDeepCopy): the objects
 // returned share maps and slices with the cache, so callers must treat them
-// as read-only. The decisions do: defaults copies every LimitRangeItem it
-// completes (defaultedItem) and sorts its own slice of LimitRanges; quota
-// builds new ResourceLists (quotav1.Add, Mask) and snapshots status.used by
-// DeepCopy for the ledger; policy only marshals the Namespace. Copying ten
-// quotas and five LimitRanges cost about as much as the quota check itself.
+// as read-only. The decisions do (pkg/defaults' contract test checks its
+// part): defaults copies a LimitRangeItem before completing it and sorts a
+// copy of the list when it is out of order; quota builds its own sums and
+// snapshots status.used by DeepCopy for the ledger; policy only reads the
+// Namespace. Copying ten quotas and five LimitRanges cost about as much as
+// the quota check itself.
 type Cache struct {
 	Reader client.Reader
 }

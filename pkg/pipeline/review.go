@@ -37,7 +37,7 @@ func (p *Pipeline) Review(ctx context.Context, ar *admissionv1.AdmissionRequest)
 		return Outcome{}, err
 	}
 	if applied.Changed {
-		if out.Patch, err = Patch(ar.Object.Raw, pod, mutated); err != nil {
+		if out.Patch, err = PatchWritten(ar.Object.Raw, pod, mutated, applied.Wrote); err != nil {
 			return Outcome{}, err
 		}
 	}
