@@ -1,8 +1,13 @@
 package server
 
 import (
+	"context"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func TestMemoryLimit(t *testing.T) {
@@ -47,5 +52,60 @@ func TestMemoryLimit(t *testing.T) {
 				t.Errorf("limit = %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestGCPercentFor(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		name string
+		live uint64
+		want int
+	}{
+		{"nothing measured yet", 0, maxGCPercent},
+		{"tiny heap waits no longer than 4x its size", 2 * mib, maxGCPercent},
+		{"small cluster: 16 MiB headroom over 10 MiB", 10 * mib, 160},
+		{"headroom equals live heap", 16 * mib, 100},
+		{"5,000 namespaces: about 22 MiB live", 22 * mib, 72},
+		{"large cache keeps half its size as headroom", 200 * mib, minGCPercent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := gcPercentFor(tc.live); got != tc.want {
+				t.Errorf("gcPercentFor(%d MiB) = %d, want %d", tc.live/mib, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestPaceGCSetsPercent runs the pacer briefly and reads the percent it set
+// back (SetGCPercent returns the previous value), then restores Go's.
+func TestPaceGCSetsPercent(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	runtime.GC() // so the live-heap metric has a value
+
+	sample := []metrics.Sample{{Name: liveHeapMetric}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		t.Fatalf("runtime metric %s not supported", liveHeapMetric)
+	}
+	want := gcPercentFor(sample[0].Value.Uint64())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { paceGC(ctx, time.Hour); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := debug.SetGCPercent(100)
+		if got != 100 || time.Now().After(deadline) {
+			cancel()
+			<-done
+			// The test's own allocations may move the live heap a little.
+			if got < want*9/10 || got > want*11/10 {
+				t.Fatalf("GC percent = %d after pacing, want about %d (live heap %d bytes)", got, want, sample[0].Value.Uint64())
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -56,7 +56,7 @@ type Options struct {
 // Run serves until ctx is cancelled.
 func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	log := ctrl.Log.WithName("server")
-	tuneGC(rootFS(), os.Getenv)
+	tuneGC(ctx, rootFS(), os.Getenv)
 	m, err := metrics.New(crmetrics.Registry)
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
