@@ -178,7 +178,7 @@ func startServe(ctx context.Context, _ string, pin bool) (*target, error) {
 			return nil, err
 		}
 	}
-	return &target{name: "serve", url: tg.URL, ca: tg.CA.CertPEM, pid: tg.Process().PID, stop: func() { tg.Stop(); c.cp.Stop() }}, nil
+	return &target{name: "serve", url: tg.URL, ca: tg.CA.CertPEM, pid: tg.Process().PID, metricsURL: tg.MetricsURL, stop: func() { tg.Stop(); c.cp.Stop() }}, nil
 }
 
 // waitCached waits until tollgate reports its cache synced (readyz passed).

@@ -482,32 +482,9 @@ func (c *cluster) webhookCallBuckets(ctx context.Context) (map[float64]float64, 
 	if err != nil {
 		return nil, fmt.Errorf("read kube-apiserver metrics: %w", err)
 	}
-	out := map[float64]float64{}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if !strings.HasPrefix(line, "apiserver_admission_webhook_admission_duration_seconds_bucket{") ||
-			!(strings.Contains(line, `name="pods.mutate.tollgate.dev"`) || strings.Contains(line, `name="pods.validate.tollgate.dev"`)) {
-			continue
-		}
-		_, rest, ok := strings.Cut(line, `le="`)
-		if !ok {
-			continue
-		}
-		leText, rest, _ := strings.Cut(rest, `"`)
-		le, err := strconv.ParseFloat(leText, 64) // "+Inf" parses as +Inf
-		if err != nil {
-			continue
-		}
-		fields := strings.Fields(rest)
-		if len(fields) == 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
-		if err != nil {
-			continue
-		}
-		out[le] += v
-	}
-	return out, nil
+	return readBuckets(string(raw), "apiserver_admission_webhook_admission_duration_seconds_bucket{", func(line string) bool {
+		return strings.Contains(line, `name="pods.mutate.tollgate.dev"`) || strings.Contains(line, `name="pods.validate.tollgate.dev"`)
+	}), nil
 }
 
 // apiP99 is the smallest bucket bound under which at least 99% of the API

@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,6 +30,9 @@ type target struct {
 	pid  int
 	echo bool // answers allowed to everything
 	stop func()
+	// metricsURL, when set, is scraped around each run for the server's
+	// own request duration histogram.
+	metricsURL string
 }
 
 type httpOpts struct {
@@ -150,9 +155,18 @@ func loadTarget(ctx context.Context, t *target, mix []workload.Request, o httpOp
 
 func measure(ctx context.Context, c *http.Client, t *target, mix []workload.Request, s loadSpec) result {
 	cpu0 := procCPU(t.pid)
+	var before string
+	if t.metricsURL != "" {
+		before, _ = scrape(t.metricsURL)
+	}
 	r := run(ctx, c, t.url, mix, t.echo, s)
 	if cpu0 >= 0 {
 		r.ServerCPU = procCPU(t.pid) - cpu0
+	}
+	if before != "" {
+		if after, err := scrape(t.metricsURL); err == nil {
+			r.ServerP99 = histogramQuantile(0.99, bucketDelta(before, after, "tollgate_webhook_request_duration_seconds_bucket{"))
+		}
 	}
 	r.Target = t.name
 	return r
@@ -261,10 +275,11 @@ func httpTable(rs []result, o httpOpts) string {
 	if o.http1 {
 		proto = "HTTP/1.1"
 	}
-	fmt.Fprintf(&b, "\nWebhook load (%s over TLS on 127.0.0.1, mix of %d reviews: %s, mutating and validating; bound %s or %d requests per run; pinned=%v)\n\n",
+	fmt.Fprintf(&b, "\nWebhook load (%s over TLS on 127.0.0.1, mix of %d reviews: %s, mutating and validating; bound %s or %d requests per run; pinned=%v). "+
+		"Latencies are client-side; server-side p99 is interpolated from tollgate serve's request duration histogram (both webhooks).\n\n",
 		proto, 2*len(workload.Kinds), kindsList(), o.duration, o.requests, o.pin)
-	fmt.Fprintln(&b, "| target | mode | req/s | vs echo | p50 ms | p90 ms | p99 ms | p99.9 ms | server CPU µs/req | vs echo (CPU) | requests | errors | wrong | late |")
-	fmt.Fprintln(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(&b, "| target | mode | req/s | vs echo | p50 ms | p90 ms | p99 ms | p99.9 ms | server-side p99 ms | server CPU µs/req | vs echo (CPU) | requests | errors | wrong | late |")
+	fmt.Fprintln(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	floor := map[string]float64{}
 	floorCPU := map[string]float64{}
 	for _, r := range rs {
@@ -289,8 +304,12 @@ func httpTable(rs []result, o httpOpts) string {
 				cpuRatio = fmt.Sprintf("%.0f%%", 100*f/c)
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %d | %d | %d | %d |\n",
-			r.Target, r.Mode, r.throughput(), ratio, ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(99.9)), cpu, cpuRatio, r.Requests, r.Errors, r.Wrong, r.Late)
+		serverP99 := "-"
+		if r.ServerP99 > 0 {
+			serverP99 = ms(r.ServerP99)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d | %d | %d |\n",
+			r.Target, r.Mode, r.throughput(), ratio, ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(99.9)), serverP99, cpu, cpuRatio, r.Requests, r.Errors, r.Wrong, r.Late)
 	}
 	// Max throughput per target against the echo floor's max.
 	best := map[string]float64{}
@@ -328,4 +347,69 @@ func kindsList() string {
 		s[i] = string(k)
 	}
 	return strings.Join(s, ", ")
+}
+
+// bucketDelta sums, per bucket bound, how much the cumulative counts of the
+// histogram series starting with prefix grew between two scrapes (all label
+// sets together).
+func bucketDelta(before, after, prefix string) map[float64]float64 {
+	b, a := readBuckets(before, prefix, nil), readBuckets(after, prefix, nil)
+	for le := range a {
+		a[le] -= b[le]
+	}
+	return a
+}
+
+// readBuckets sums the cumulative counts per bucket bound of the histogram
+// series in a metrics text that start with prefix and, when keep is set,
+// that keep accepts.
+func readBuckets(text, prefix string, keep func(line string) bool) map[float64]float64 {
+	out := map[float64]float64{}
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, prefix) || (keep != nil && !keep(line)) {
+			continue
+		}
+		_, rest, ok := strings.Cut(line, `le="`)
+		if !ok {
+			continue
+		}
+		leText, rest, _ := strings.Cut(rest, `"`)
+		le, err := strconv.ParseFloat(leText, 64) // "+Inf" parses as +Inf
+		fields := strings.Fields(rest)
+		if err != nil || len(fields) == 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(fields[len(fields)-1], 64); err == nil {
+			out[le] += v
+		}
+	}
+	return out
+}
+
+// histogramQuantile estimates the q quantile from cumulative bucket counts
+// by linear interpolation inside the bucket that holds it, as Prometheus'
+// histogram_quantile does; 0 when there are no observations.
+func histogramQuantile(q float64, buckets map[float64]float64) time.Duration {
+	les := make([]float64, 0, len(buckets))
+	for le := range buckets {
+		les = append(les, le)
+	}
+	slices.Sort(les)
+	if len(les) == 0 || buckets[les[len(les)-1]] <= 0 {
+		return 0
+	}
+	rank := q * buckets[les[len(les)-1]]
+	lower, below := 0.0, 0.0
+	for _, le := range les {
+		n := buckets[le]
+		if n >= rank {
+			if math.IsInf(le, 1) {
+				return time.Duration(lower * float64(time.Second))
+			}
+			v := lower + (le-lower)*(rank-below)/max(n-below, 1)
+			return time.Duration(v * float64(time.Second))
+		}
+		lower, below = le, n
+	}
+	return 0
 }

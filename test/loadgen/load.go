@@ -36,6 +36,7 @@ type result struct {
 	Elapsed   time.Duration
 	Latencies []time.Duration // sorted
 	ServerCPU time.Duration   // CPU the server process used during the run, when known
+	ServerP99 time.Duration   // the server's own p99 request duration, when it exports one
 }
 
 func (r result) throughput() float64 {
