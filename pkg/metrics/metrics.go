@@ -76,7 +76,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "tollgate_webhook_request_duration_seconds",
 			Help:    "Time from reading an admission request to writing its answer, by webhook path; finer buckets below 10ms than controller_runtime_webhook_latency_seconds.",
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1, 2.5, 10},
+			Buckets: []float64{.0001, .00025, .0005, .00075, .001, .0015, .002, .0025, .005, .01, .025, .05, .1, .25, 1, 2.5, 10},
 		}, []string{"webhook"}),
 	}
 	for _, c := range []prometheus.Collector{m.decisions, m.reasons, m.warnings, m.malfunctions, m.policyDuration,
