@@ -9,6 +9,8 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/tollgate-dev/tollgate/pkg/policy"
 )
 
 // ErrNotPod is returned for an admission request about something other than a Pod.
@@ -25,14 +27,14 @@ func Decode(ar *admissionv1.AdmissionRequest) (req Request, pod, old *corev1.Pod
 	if ar.Kind.Group != "" || ar.Kind.Kind != "Pod" {
 		return Request{}, nil, nil, fmt.Errorf("kind %s: %w", ar.Kind.String(), ErrNotPod)
 	}
-	req = Request{
+	req = Request{Request: policy.Request{
 		Operation:   string(ar.Operation),
 		SubResource: ar.SubResource,
 		Namespace:   ar.Namespace,
 		Name:        ar.Name,
 		DryRun:      ar.DryRun != nil && *ar.DryRun,
 		UserInfo:    ar.UserInfo,
-	}
+	}}
 	if req.Namespace == "" {
 		return Request{}, nil, nil, errors.New("request has no namespace: Pods are namespaced")
 	}

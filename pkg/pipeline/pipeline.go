@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/tollgate-dev/tollgate/pkg/config"
@@ -37,12 +36,7 @@ type State struct {
 // Request is what the pipeline needs to know about an admission request:
 // what policies see as input.request, and what Decode read.
 type Request struct {
-	Operation   string
-	SubResource string
-	Namespace   string
-	Name        string
-	DryRun      bool
-	UserInfo    authenticationv1.UserInfo
+	policy.Request
 
 	// sent, set by Decode, lets Validate give policies the Pods' JSON as
 	// the API server sent it rather than marshal them again. It is shared
@@ -50,14 +44,6 @@ type Request struct {
 	// changes in place no longer matches that JSON. A Pod Decode returned
 	// must not be changed otherwise before Validate; change a copy.
 	sent *sent
-}
-
-// policyRequest returns the request as policies see it.
-func (r Request) policyRequest() policy.Request {
-	return policy.Request{
-		Operation: r.Operation, SubResource: r.SubResource, Namespace: r.Namespace,
-		Name: r.Name, DryRun: r.DryRun, UserInfo: r.UserInfo,
-	}
 }
 
 // Pipeline runs the decisions. It is safe for concurrent use.
@@ -138,7 +124,7 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 		parts = append(parts, lv)
 	}
 	pv, err := p.evaluatePolicies(ctx, st, policy.Input{
-		Request: req.policyRequest(), Object: pod, OldObject: old, Namespace: ns,
+		Request: req.Request, Object: pod, OldObject: old, Namespace: ns,
 		ObjectJSON: req.sent.jsonOf(pod), OldObjectJSON: req.sent.jsonOf(old),
 	})
 	if err != nil {

@@ -69,14 +69,14 @@ func TestWhatIsActedOn(t *testing.T) {
 		wantDefault bool
 		wantDenied  bool // the pod's 2-cpu limit is above the LimitRange max
 	}{
-		"create":                  {req: pipeline.Request{Operation: "CREATE", Namespace: "team"}, wantDefault: true, wantDenied: true},
-		"own namespace":           {req: pipeline.Request{Operation: "CREATE", Namespace: "tollgate-system"}},
-		"plain update":            {req: pipeline.Request{Operation: "UPDATE", Namespace: "team"}},
-		"resize":                  {req: pipeline.Request{Operation: "UPDATE", SubResource: "resize", Namespace: "team"}, wantDefault: true, wantDenied: true},
-		"status":                  {req: pipeline.Request{Operation: "UPDATE", SubResource: "status", Namespace: "team"}},
-		"ephemeral containers":    {req: pipeline.Request{Operation: "UPDATE", SubResource: "ephemeralcontainers", Namespace: "team"}},
-		"delete":                  {req: pipeline.Request{Operation: "DELETE", Namespace: "team"}},
-		"create with subresource": {req: pipeline.Request{Operation: "CREATE", SubResource: "binding", Namespace: "team"}},
+		"create":                  {req: pipeline.Request{Request: policy.Request{Operation: "CREATE", Namespace: "team"}}, wantDefault: true, wantDenied: true},
+		"own namespace":           {req: pipeline.Request{Request: policy.Request{Operation: "CREATE", Namespace: "tollgate-system"}}},
+		"plain update":            {req: pipeline.Request{Request: policy.Request{Operation: "UPDATE", Namespace: "team"}}},
+		"resize":                  {req: pipeline.Request{Request: policy.Request{Operation: "UPDATE", SubResource: "resize", Namespace: "team"}}, wantDefault: true, wantDenied: true},
+		"status":                  {req: pipeline.Request{Request: policy.Request{Operation: "UPDATE", SubResource: "status", Namespace: "team"}}},
+		"ephemeral containers":    {req: pipeline.Request{Request: policy.Request{Operation: "UPDATE", SubResource: "ephemeralcontainers", Namespace: "team"}}},
+		"delete":                  {req: pipeline.Request{Request: policy.Request{Operation: "DELETE", Namespace: "team"}}},
+		"create with subresource": {req: pipeline.Request{Request: policy.Request{Operation: "CREATE", SubResource: "binding", Namespace: "team"}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -122,7 +122,7 @@ func TestFactErrorsAreMalfunctions(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := pipeline.New(failingFacts{cluster.NewStatic()}, &pipeline.State{Config: config.Default(), Policies: engine}, pipeline.Options{})
-	req := pipeline.Request{Operation: "CREATE", Namespace: "team"}
+	req := pipeline.Request{Request: policy.Request{Operation: "CREATE", Namespace: "team"}}
 	if _, err := p.Default(t.Context(), req, pod("")); err == nil {
 		t.Error("Default: want an error when limit ranges cannot be read")
 	}
