@@ -41,10 +41,7 @@ type PodMutator struct {
 
 // Handle implements admission.Handler.
 func (m *PodMutator) Handle(ctx context.Context, ar admission.Request) admission.Response {
-	ctx, span := startSpan(ctx, m.Tracer, "mutate", MutatePodPath, &ar)
-	resp := m.handle(ctx, ar)
-	endSpan(span, resp)
-	return resp
+	return traced(ctx, m.Tracer, "mutate", MutatePodPath, ar, m.handle)
 }
 
 func (m *PodMutator) handle(ctx context.Context, ar admission.Request) admission.Response {
@@ -84,10 +81,7 @@ type PodValidator struct {
 
 // Handle implements admission.Handler.
 func (v *PodValidator) Handle(ctx context.Context, ar admission.Request) admission.Response {
-	ctx, span := startSpan(ctx, v.Tracer, "validate", ValidatePodPath, &ar)
-	resp := v.handle(ctx, ar)
-	endSpan(span, resp)
-	return resp
+	return traced(ctx, v.Tracer, "validate", ValidatePodPath, ar, v.handle)
 }
 
 func (v *PodValidator) handle(ctx context.Context, ar admission.Request) admission.Response {

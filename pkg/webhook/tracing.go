@@ -24,6 +24,15 @@ const (
 	AttrReasons   = attribute.Key("tollgate.denial.codes")
 )
 
+// traced runs handle for one request inside the webhook's admission span.
+func traced(ctx context.Context, tracer trace.Tracer, hook, path string, ar admission.Request,
+	handle func(context.Context, admission.Request) admission.Response) admission.Response {
+	ctx, span := startSpan(ctx, tracer, hook, path, &ar)
+	resp := handle(ctx, ar)
+	endSpan(span, resp)
+	return resp
+}
+
 // startSpan starts the admission span named for the webhook. With a nil
 // tracer (tracing off) it starts nothing and returns a nil span: no
 // allocation, so the untraced path costs what it did before tracing.

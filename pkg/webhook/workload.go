@@ -37,10 +37,7 @@ type WorkloadValidator struct {
 
 // Handle implements admission.Handler.
 func (v *WorkloadValidator) Handle(ctx context.Context, ar admission.Request) admission.Response {
-	ctx, span := startSpan(ctx, v.Tracer, "validate-workloads", ValidateWorkloadsPath, &ar)
-	resp := v.handle(ctx, ar)
-	endSpan(span, resp)
-	return resp
+	return traced(ctx, v.Tracer, "validate-workloads", ValidateWorkloadsPath, ar, v.handle)
 }
 
 func (v *WorkloadValidator) handle(ctx context.Context, ar admission.Request) admission.Response {
