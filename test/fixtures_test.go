@@ -235,7 +235,8 @@ func isWorkload(req *admissionv1.AdmissionRequest) bool {
 func runWorkloadCase(t *testing.T, c *fixture.Case, p *pipeline.Pipeline, targets workload.StaticTargets) {
 	t.Helper()
 	req := c.Review.Request
-	resp := serve(t, &admission.Webhook{Handler: &webhook.WorkloadValidator{Pipeline: p, Facts: c.Facts, Targets: targets}}, req)
+	wp := pipeline.New(c.Facts, p.State(), pipeline.Options{Targets: targets})
+	resp := serve(t, &admission.Webhook{Handler: &webhook.WorkloadValidator{Pipeline: wp}}, req)
 	if !resp.Allowed && (resp.Result == nil || resp.Result.Code != http.StatusForbidden) {
 		t.Fatalf("workload webhook: denial without 403: %+v", resp.Result)
 	}
@@ -311,7 +312,7 @@ func TestWorkloadHandlerRejectsBadInput(t *testing.T) {
 	}
 	facts := fixtureFacts(t)
 	p := pipeline.New(facts, &pipeline.State{Config: config.Default(), Policies: engine}, pipeline.Options{})
-	h := &admission.Webhook{Handler: &webhook.WorkloadValidator{Pipeline: p, Facts: facts}}
+	h := &admission.Webhook{Handler: &webhook.WorkloadValidator{Pipeline: p}}
 	const deploy = `"kind":{"group":"apps","version":"v1","kind":"Deployment"},"resource":{"group":"apps","version":"v1","resource":"deployments"}`
 	tests := map[string]struct {
 		req, wantMsg string

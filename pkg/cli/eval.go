@@ -101,12 +101,19 @@ func runEval(cmd *cobra.Command, o evalOptions, stdio IO) error {
 	if err != nil {
 		return badInput(err)
 	}
+	p := pipeline.New(facts, st, pipeline.Options{Targets: targets})
 	if ar.Kind.Kind != "Pod" || ar.Kind.Group != "" {
-		return evalWorkload(cmd, o, stdio, ar, source, tgwebhook.WorkloadEnv(st, facts, targets, ""))
+		return evalWorkload(cmd, o, stdio, ar, source, p)
 	}
-	out, err := pipeline.New(facts, st, pipeline.Options{}).Review(cmd.Context(), ar)
+	reviewed, err := p.Review(cmd.Context(), ar)
 	if err != nil {
 		return badInput(fmt.Errorf("%s: %w", source, err))
+	}
+	out := podOutcome{Outcome: reviewed, Patch: []jsonpatch.JsonPatchOperation{}}
+	if reviewed.Changed {
+		if out.Patch, err = tgwebhook.Patch(ar.Object.Raw, reviewed.Object); err != nil {
+			return fmt.Errorf("%s: %w", source, err)
+		}
 	}
 	if err := printOutcome(stdio.Out, o.output, ar, out); err != nil {
 		return fmt.Errorf("write result: %w", err)
@@ -188,7 +195,14 @@ func admissionRequest(data []byte, namespace string) (*admissionv1.AdmissionRequ
 	}, nil
 }
 
-func printOutcome(w io.Writer, format string, ar *admissionv1.AdmissionRequest, out pipeline.Outcome) error {
+// podOutcome is eval's answer for a Pod: the pipeline's outcome and the
+// patch the mutating webhook would send.
+type podOutcome struct {
+	pipeline.Outcome
+	Patch []jsonpatch.JsonPatchOperation `json:"patch"`
+}
+
+func printOutcome(w io.Writer, format string, ar *admissionv1.AdmissionRequest, out podOutcome) error {
 	if format != "text" {
 		return writeStructured(w, format, out)
 	}
@@ -221,18 +235,14 @@ type workloadOutcome struct {
 }
 
 // evalWorkload runs what /validate-workloads runs.
-func evalWorkload(cmd *cobra.Command, o evalOptions, stdio IO, ar *admissionv1.AdmissionRequest, source string, env workload.Env) error {
-	req, err := workload.DecodeRequest(ar)
-	if err != nil {
-		return badInput(fmt.Errorf("%s: %w", source, err))
-	}
-	v, err := workload.Review(cmd.Context(), env, req)
+func evalWorkload(cmd *cobra.Command, o evalOptions, stdio IO, ar *admissionv1.AdmissionRequest, source string, p *pipeline.Pipeline) error {
+	v, err := p.Review(cmd.Context(), ar)
 	if err != nil {
 		return badInput(fmt.Errorf("%s: %w", source, err))
 	}
 	out := workloadOutcome{
-		Allowed: v.Allowed(), Object: json.RawMessage(ar.Object.Raw),
-		Patch: []jsonpatch.JsonPatchOperation{}, Reasons: append([]verdict.Reason{}, v.Reasons...), Warnings: append([]string{}, v.Warnings...),
+		Allowed: v.Allowed, Object: json.RawMessage(ar.Object.Raw),
+		Patch: []jsonpatch.JsonPatchOperation{}, Reasons: v.Reasons, Warnings: v.Warnings,
 	}
 	if len(bytes.TrimSpace(ar.Object.Raw)) == 0 {
 		out.Object = nil

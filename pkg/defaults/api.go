@@ -2,6 +2,8 @@ package defaults
 
 import (
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
 
 // AnnotationDefaulted names the containers and resources Tollgate set, e.g.
@@ -32,20 +34,7 @@ type Result struct {
 	// below the container's request, raised (profile) or left for the API
 	// server to reject (LimitRange).
 	Warnings []string
-	// Wrote tells exactly where Apply wrote; Changed is true when it wrote
-	// anywhere. pipeline.PatchWritten trusts it instead of comparing the
-	// whole Pod, so TestApplyWritesOnlyWhatItReports holds Apply to it.
-	Wrote Written
 }
 
-// Written is every field of a Pod Apply wrote. Apply writes nothing else:
-// no other field of the Pod, and no other container's resources.
-type Written struct {
-	// Annotation is true when Apply set AnnotationDefaulted (creating the
-	// annotations map when the Pod had none).
-	Annotation bool
-	// Containers and InitContainers are the indices, ascending, of the
-	// spec.containers and spec.initContainers whose resources (requests or
-	// limits) Apply wrote.
-	Containers, InitContainers []int
-}
+// Verdict is the result as a verdict: its warnings (defaults never deny).
+func (r Result) Verdict() verdict.Verdict { return verdict.Verdict{Warnings: r.Warnings} }

@@ -2,7 +2,6 @@ package defaults
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -57,42 +56,9 @@ func Apply(pod *corev1.Pod, in Inputs) Result {
 			wrote[i] = true
 		}
 	}
-	for i, r := range ctrs {
-		switch {
-		case !wrote[i]:
-		case r.kind == kindContainer:
-			res.Wrote.Containers = append(res.Wrote.Containers, r.index)
-		default:
-			res.Wrote.InitContainers = append(res.Wrote.InitContainers, r.index)
-		}
-	}
-	res.Wrote.Annotation = recordDefaulted(pod, ctrs, set)
-	res.Changed = res.Wrote.Annotation || len(res.Wrote.Containers)+len(res.Wrote.InitContainers) > 0
+	annotated := recordDefaulted(pod, ctrs, set)
+	res.Changed = annotated || slices.Contains(wrote, true)
 	return res
-}
-
-// Writable returns a copy of pod for Apply to write to while pod stays as
-// it is, without the cost of a deep copy: it copies the annotations and
-// every container's resources, the only fields Apply writes (Written), and
-// shares every other field with pod, so nothing else may be written to it.
-func Writable(pod *corev1.Pod) *corev1.Pod {
-	if pod == nil {
-		return nil
-	}
-	cp := *pod
-	cp.Annotations = maps.Clone(pod.Annotations)
-	cp.Spec.Containers = withOwnResources(pod.Spec.Containers)
-	cp.Spec.InitContainers = withOwnResources(pod.Spec.InitContainers)
-	return &cp
-}
-
-// withOwnResources copies cs with each container's resources deep-copied.
-func withOwnResources(cs []corev1.Container) []corev1.Container {
-	out := slices.Clone(cs)
-	for i := range out {
-		cs[i].Resources.DeepCopyInto(&out[i].Resources)
-	}
-	return out
 }
 
 // setOn lists the resource names Apply set on one container.

@@ -8,106 +8,123 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/tollgate-dev/tollgate/pkg/policy"
+	"github.com/tollgate-dev/tollgate/pkg/workload"
 )
 
-// ErrNotPod is returned for an admission request about something other than a Pod.
+// ErrNotPod is returned for an admission request about something other than
+// a Pod or a supported workload.
 var ErrNotPod = errors.New("not a Pod")
 
-// Decode turns an AdmissionRequest into the pipeline's request and typed
-// objects. pod is nil for DELETE and CONNECT; old is nil except on UPDATE.
-// req remembers the JSON each was decoded from, which Validate gives
-// policies for as long as the Pod is unchanged (see Request).
-func Decode(ar *admissionv1.AdmissionRequest) (req Request, pod, old *corev1.Pod, err error) {
+// Request is a decoded admission request: what policies see as
+// input.request, and the typed objects. For a Pod, Pod and OldPod are set;
+// for a workload, Workload and OldWorkload. Objects are nil for operations
+// other than CREATE and UPDATE; the old ones are nil except on UPDATE.
+type Request struct {
+	policy.Request
+	Resource              metav1.GroupVersionResource
+	Pod, OldPod           *corev1.Pod
+	Workload, OldWorkload *workload.Workload
+}
+
+// IsWorkload reports a request for /validate-workloads rather than a Pod.
+func (r Request) IsWorkload() bool { return r.Resource.Resource != "" && r.Resource.Resource != "pods" }
+
+// Decode reads an admission request about a Pod or a supported workload.
+// Every error means a bad request.
+func Decode(ar *admissionv1.AdmissionRequest) (Request, error) {
 	if ar == nil {
-		return Request{}, nil, nil, errors.New("admission review has no request")
+		return Request{}, errors.New("admission review has no request")
 	}
-	if ar.Kind.Group != "" || ar.Kind.Kind != "Pod" {
-		return Request{}, nil, nil, fmt.Errorf("kind %s: %w", ar.Kind.String(), ErrNotPod)
+	pod := ar.Kind.Group == "" && ar.Kind.Kind == "Pod"
+	if !pod && !workload.Supported(ar.Kind) {
+		return Request{}, fmt.Errorf("kind %s: %w", ar.Kind.String(), ErrNotPod)
 	}
-	req = Request{Request: policy.Request{
-		Operation:   string(ar.Operation),
-		SubResource: ar.SubResource,
-		Namespace:   ar.Namespace,
-		Name:        ar.Name,
-		DryRun:      ar.DryRun != nil && *ar.DryRun,
-		UserInfo:    ar.UserInfo,
-	}}
+	req := Request{Request: policy.Request{
+		Operation: string(ar.Operation), SubResource: ar.SubResource, Namespace: ar.Namespace,
+		Name: ar.Name, DryRun: ar.DryRun != nil && *ar.DryRun, UserInfo: ar.UserInfo,
+	}, Resource: ar.Resource}
+	if pod {
+		req.Resource = metav1.GroupVersionResource{Version: "v1", Resource: "pods"}
+	} else if req.Resource.Resource == "" || req.Resource.Resource == "pods" {
+		req.Resource.Resource = workload.Resource(ar.Kind.Kind)
+	}
 	if req.Namespace == "" {
-		return Request{}, nil, nil, errors.New("request has no namespace: Pods are namespaced")
+		return Request{}, fmt.Errorf("request has no namespace: %s objects are namespaced", ar.Kind.Kind)
 	}
-	switch ar.Operation {
-	case admissionv1.Create, admissionv1.Update:
-	default:
-		return req, nil, nil, nil
+	if ar.Operation != admissionv1.Create && ar.Operation != admissionv1.Update {
+		return req, nil
 	}
-	s := &sent{}
-	if pod, s.podJSON, err = decodePod(ar.Object, "object"); err != nil {
-		return Request{}, nil, nil, err
+	var err error
+	if pod {
+		err = req.decodePods(ar)
+	} else {
+		err = req.decodeWorkloads(ar)
+	}
+	return req, err
+}
+
+func (req *Request) decodePods(ar *admissionv1.AdmissionRequest) error {
+	var err error
+	if req.Pod, err = decodePod(ar.Object, "object"); err != nil {
+		return err
 	}
 	if ar.Operation == admissionv1.Update {
-		if old, s.oldJSON, err = decodePod(ar.OldObject, "oldObject"); err != nil {
-			return Request{}, nil, nil, err
+		if req.OldPod, err = decodePod(ar.OldObject, "oldObject"); err != nil {
+			return err
 		}
 	}
-	s.pod, s.old = pod, old
-	req.sent = s
 	if req.Name == "" {
-		req.Name = pod.Name
-	}
-	return req, pod, old, nil
-}
-
-// decodePod decodes a Pod, and returns it with the JSON it was read from.
-func decodePod(raw runtime.RawExtension, field string) (*corev1.Pod, []byte, error) {
-	data := bytes.TrimSpace(raw.Raw)
-	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
-		return nil, nil, fmt.Errorf("request.%s is empty", field)
-	}
-	var pod corev1.Pod
-	if err := json.Unmarshal(data, &pod); err != nil {
-		return nil, nil, fmt.Errorf("decode request.%s as a Pod: %w", field, err)
-	}
-	if pod.Kind != "" && pod.Kind != "Pod" {
-		return nil, nil, fmt.Errorf("request.%s has kind %q: %w", field, pod.Kind, ErrNotPod)
-	}
-	// Decisions never read managedFields, and they are often the bulk of the
-	// object: dropping them here halves what policies convert per request
-	// (from data, policy.Input skips them too). The patch computation treats
-	// their absence as noise, so none is removed.
-	pod.ManagedFields = nil
-	if err := checkQuantities(&pod, field); err != nil {
-		return nil, nil, err
-	}
-	return &pod, data, nil
-}
-
-// sent is what Decode read: the Pods and the JSON they came from.
-type sent struct {
-	pod, old         *corev1.Pod
-	podJSON, oldJSON []byte
-}
-
-// jsonOf returns the JSON pod was decoded from, or nil when pod is not a
-// Pod Decode returned or has been changed since (forget).
-func (s *sent) jsonOf(pod *corev1.Pod) []byte {
-	switch {
-	case s == nil || pod == nil:
-		return nil
-	case pod == s.pod:
-		return s.podJSON
-	case pod == s.old:
-		return s.oldJSON
+		req.Name = req.Pod.Name
 	}
 	return nil
 }
 
-// forget records that pod is about to change, so its JSON no longer
-// describes it.
-func (s *sent) forget(pod *corev1.Pod) {
-	if s != nil && pod != nil && pod == s.pod {
-		s.pod = nil
+// decodePod decodes a Pod and refuses quantities that could stall the decisions.
+func decodePod(raw runtime.RawExtension, field string) (*corev1.Pod, error) {
+	data := bytes.TrimSpace(raw.Raw)
+	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
+		return nil, fmt.Errorf("request.%s is empty", field)
 	}
+	var pod corev1.Pod
+	if err := json.Unmarshal(data, &pod); err != nil {
+		return nil, fmt.Errorf("decode request.%s as a Pod: %w", field, err)
+	}
+	if pod.Kind != "" && pod.Kind != "Pod" {
+		return nil, fmt.Errorf("request.%s has kind %q: %w", field, pod.Kind, ErrNotPod)
+	}
+	if err := checkQuantities(&pod.Spec, field, "spec"); err != nil {
+		return nil, err
+	}
+	return &pod, nil
+}
+
+func (req *Request) decodeWorkloads(ar *admissionv1.AdmissionRequest) error {
+	for _, o := range []struct {
+		field string
+		raw   []byte
+		into  **workload.Workload
+	}{{"object", ar.Object.Raw, &req.Workload}, {"oldObject", ar.OldObject.Raw, &req.OldWorkload}} {
+		if o.field == "oldObject" && ar.Operation != admissionv1.Update {
+			break
+		}
+		w, err := workload.Decode(ar.Kind, o.raw)
+		if err != nil {
+			return fmt.Errorf("request.%s: %w", o.field, err)
+		}
+		if w.Template != nil {
+			if err := checkQuantities(&w.Template.Spec, o.field, w.TemplatePath+".spec"); err != nil {
+				return err
+			}
+		}
+		w.Namespace = req.Namespace // the request's namespace is authoritative
+		if w.Name == "" {
+			w.Name = req.Name
+		}
+		*o.into = w
+	}
+	return nil
 }

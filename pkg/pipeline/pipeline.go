@@ -1,30 +1,39 @@
-// Package pipeline composes the decisions (defaults, quota, policy) for one
-// Pod admission. The webhook handlers, `tollgate eval` and `tollgate test`
-// all go through it, so they cannot disagree.
+// Package pipeline composes the decisions (defaults, quota, policy,
+// workload checks) for one admission request, Pod or workload: it decodes
+// the request's objects, gathers the facts and runs the decisions. The
+// webhook handlers, `tollgate eval` and `tollgate test` all go through it,
+// so they cannot disagree. It knows nothing about HTTP or JSON patches.
 package pipeline
 
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
 	"sync/atomic"
 
-	"go.opentelemetry.io/otel/attribute"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tollgate-dev/tollgate/pkg/config"
 	"github.com/tollgate-dev/tollgate/pkg/defaults"
 	"github.com/tollgate-dev/tollgate/pkg/policy"
 	"github.com/tollgate-dev/tollgate/pkg/quota"
-	"github.com/tollgate-dev/tollgate/pkg/verdict"
 	"github.com/tollgate-dev/tollgate/pkg/workload"
 )
 
-// Facts are the cluster objects a decision needs (Namespace, LimitRanges,
-// ResourceQuotas): the server reads them from the manager's cache, eval from
-// files. The workload checks read the same, so there is one interface.
-type Facts = workload.Facts
+// Facts are the cluster objects the decisions read: the server reads them
+// from the manager's cache, eval from files.
+type Facts interface {
+	// Namespace returns the namespace, or nil when it does not exist.
+	Namespace(ctx context.Context, name string) (*corev1.Namespace, error)
+	LimitRanges(ctx context.Context, namespace string) ([]corev1.LimitRange, error)
+	Quotas(ctx context.Context, namespace string) ([]corev1.ResourceQuota, error)
+}
+
+// Targets find the workload a scale subresource request is about, since a
+// Scale carries no Pod template. A missing workload is nil, not an error.
+type Targets interface {
+	Workload(ctx context.Context, resource metav1.GroupVersionResource, namespace, name string) (*workload.Workload, error)
+}
 
 // State is what a reload replaces as a whole: the config and the policies
 // compiled against it.
@@ -33,22 +42,10 @@ type State struct {
 	Policies *policy.Engine
 }
 
-// Request is what the pipeline needs to know about an admission request:
-// what policies see as input.request, and what Decode read.
-type Request struct {
-	policy.Request
-
-	// sent, set by Decode, lets Validate give policies the Pods' JSON as
-	// the API server sent it rather than marshal them again. It is shared
-	// by copies of the Request, so that Default can record that the Pod it
-	// changes in place no longer matches that JSON. A Pod Decode returned
-	// must not be changed otherwise before Validate; change a copy.
-	sent *sent
-}
-
 // Pipeline runs the decisions. It is safe for concurrent use.
 type Pipeline struct {
 	facts        Facts
+	targets      Targets
 	ledger       *quota.Ledger
 	ownNamespace string
 	state        atomic.Pointer[State]
@@ -60,11 +57,13 @@ type Options struct {
 	OwnNamespace string
 	// Ledger, when set, remembers admitted Pods that quota status does not show yet.
 	Ledger *quota.Ledger
+	// Targets reads the workload behind a scale request; nil skips those.
+	Targets Targets
 }
 
 // New builds a pipeline over facts with an initial state.
 func New(facts Facts, st *State, opts Options) *Pipeline {
-	p := &Pipeline{facts: facts, ledger: opts.Ledger, ownNamespace: opts.OwnNamespace}
+	p := &Pipeline{facts: facts, targets: opts.Targets, ledger: opts.Ledger, ownNamespace: opts.OwnNamespace}
 	p.state.Store(st)
 	return p
 }
@@ -75,126 +74,6 @@ func (p *Pipeline) Swap(st *State) { p.state.Store(st) }
 
 // State returns the state in force.
 func (p *Pipeline) State() *State { return p.state.Load() }
-
-// Default fills missing resources in pod (in place) on CREATE and on
-// pods/resize, as the in-tree LimitRanger does.
-func (p *Pipeline) Default(ctx context.Context, req Request, pod *corev1.Pod) (defaults.Result, error) {
-	if !p.defaulted(req) {
-		return defaults.Result{}, nil
-	}
-	ctx, span := startSpan(ctx, "tollgate.defaults.apply")
-	req.sent.forget(pod)
-	in, _, err := p.limitInputs(ctx, req.Namespace)
-	if err != nil {
-		endSpan(span, err)
-		return defaults.Result{}, err
-	}
-	res := defaults.Apply(pod, in)
-	if span != nil {
-		span.SetAttributes(
-			attribute.Bool("tollgate.defaults.changed", res.Changed),
-			attribute.Int("tollgate.defaults.warnings", len(res.Warnings)),
-		)
-		endSpan(span, nil)
-	}
-	return res, nil
-}
-
-// Validate checks the final pod: limits, quota headroom and policies.
-// old is the stored pod on UPDATE and nil otherwise. Policies see a Pod
-// Decode returned for req, unchanged, as the JSON it was decoded from, and
-// any other Pod (a defaulted copy, as under `tollgate eval`) marshalled.
-func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.Pod) (verdict.Verdict, error) {
-	if p.skipped(req) {
-		return verdict.Verdict{}, nil
-	}
-	st := p.State()
-	in, ns, err := p.limitInputs(ctx, req.Namespace)
-	if err != nil {
-		return verdict.Verdict{}, err
-	}
-	var parts []verdict.Verdict
-	if p.defaulted(req) && !terminating(old) {
-		_, span := startSpan(ctx, "tollgate.limits.validate")
-		lv := defaults.Validate(pod, in)
-		if span != nil {
-			span.SetAttributes(outcome("tollgate.limits.outcome", lv))
-			endSpan(span, nil)
-		}
-		parts = append(parts, lv)
-	}
-	pv, err := p.evaluatePolicies(ctx, st, policy.Input{
-		Request: req.Request, Object: pod, OldObject: old, Namespace: ns,
-		ObjectJSON: req.sent.jsonOf(pod), OldObjectJSON: req.sent.jsonOf(old),
-	})
-	if err != nil {
-		return verdict.Verdict{}, err
-	}
-	parts = append(parts, pv)
-	if req.SubResource == "" || req.SubResource == "resize" {
-		ctx, span := startSpan(ctx, "tollgate.quota.check")
-		quotas, err := p.facts.Quotas(ctx, req.Namespace)
-		if err != nil {
-			err = fmt.Errorf("read resource quotas of namespace %q: %w", req.Namespace, err)
-			endSpan(span, err)
-			return verdict.Verdict{}, err
-		}
-		qin := quota.Input{
-			Operation: req.Operation, Pod: pod, OldPod: old, Quotas: quotas,
-			DryRun: req.DryRun, Options: st.Config.QuotaOptions(),
-		}
-		// Quota goes last so the ledger only keeps a charge for a Pod that
-		// every other check admitted as well.
-		qv := p.ledger.Check(qin)
-		if span != nil {
-			span.SetAttributes(outcome("tollgate.quota.outcome", qv), attribute.Int("tollgate.quota.count", len(quotas)))
-			endSpan(span, nil)
-		}
-		parts = append(parts, qv)
-		if out := verdict.Merge(parts...); !out.Allowed() {
-			p.ledger.Release(qin)
-			return reorder(out), nil
-		}
-	}
-	return reorder(verdict.Merge(parts...)), nil
-}
-
-// evaluatePolicies runs the policies in force, in a span that counts them
-// and their denials.
-func (p *Pipeline) evaluatePolicies(ctx context.Context, st *State, in policy.Input) (verdict.Verdict, error) {
-	ctx, span := startSpan(ctx, "tollgate.policy.evaluate")
-	pv, err := st.Policies.Evaluate(ctx, in, st.Config.Policies)
-	if err != nil {
-		err = fmt.Errorf("evaluate policies: %w", err)
-		endSpan(span, err)
-		return verdict.Verdict{}, err
-	}
-	if span != nil {
-		span.SetAttributes(
-			attribute.Int("tollgate.policy.count", len(st.Policies.Policies())),
-			attribute.Int("tollgate.policy.denied", len(pv.Reasons)),
-			attribute.Int("tollgate.policy.warnings", len(pv.Warnings)),
-		)
-		endSpan(span, nil)
-	}
-	return pv, nil
-}
-
-// reorder puts quota reasons before policy reasons, the order users read
-// the checks in (limits, quota, policy) regardless of evaluation order.
-func reorder(v verdict.Verdict) verdict.Verdict {
-	rank := func(code string) int {
-		switch {
-		case strings.HasPrefix(code, "quota."):
-			return 1
-		case strings.HasPrefix(code, "policy."):
-			return 2
-		}
-		return 0
-	}
-	sort.SliceStable(v.Reasons, func(i, j int) bool { return rank(v.Reasons[i].Code) < rank(v.Reasons[j].Code) })
-	return v
-}
 
 // skipped reports requests Tollgate never acts on: its own namespace,
 // operations other than CREATE and UPDATE, and subresources it does not own.

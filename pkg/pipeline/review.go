@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 
-	jsonpatch "gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 
@@ -11,44 +10,47 @@ import (
 )
 
 // Outcome is what the API server would make of one request after Tollgate's
-// mutating and then validating webhook.
+// webhooks: for a Pod the mutating and then the validating one.
 type Outcome struct {
-	Allowed  bool                           `json:"allowed"`
-	Object   *corev1.Pod                    `json:"object,omitempty"`
-	Patch    []jsonpatch.JsonPatchOperation `json:"patch"`
-	Reasons  []verdict.Reason               `json:"reasons"`
-	Warnings []string                       `json:"warnings"`
+	Allowed bool `json:"allowed"`
+	// Object is the Pod after defaults (nil for workloads).
+	Object *corev1.Pod `json:"object,omitempty"`
+	// Changed reports that defaults changed the Pod.
+	Changed  bool             `json:"-"`
+	Reasons  []verdict.Reason `json:"reasons"`
+	Warnings []string         `json:"warnings"`
 }
 
-// Review runs both webhooks' decisions in the API server's order, offline:
-// defaults on a copy of the object, then validation of the result.
+// Review runs the webhooks' decisions in the API server's order, offline:
+// for a Pod, defaults on a copy of the object, then validation of the
+// result; for a workload, the workload checks. An error is a bad request
+// or a malfunction, as in the webhooks.
 func (p *Pipeline) Review(ctx context.Context, ar *admissionv1.AdmissionRequest) (Outcome, error) {
-	req, pod, old, err := Decode(ar)
+	req, err := Decode(ar)
 	if err != nil {
 		return Outcome{}, err
 	}
-	out := Outcome{Allowed: true, Object: pod, Patch: []jsonpatch.JsonPatchOperation{}, Reasons: []verdict.Reason{}, Warnings: []string{}}
-	if pod == nil {
-		return out, nil
-	}
-	mutated := pod.DeepCopy()
-	applied, err := p.Default(ctx, req, mutated)
-	if err != nil {
-		return Outcome{}, err
-	}
-	if applied.Changed {
-		if out.Patch, err = PatchWritten(ar.Object.Raw, pod, mutated, applied.Wrote); err != nil {
+	out := Outcome{Allowed: true, Reasons: []verdict.Reason{}, Warnings: []string{}}
+	var v verdict.Verdict
+	switch {
+	case req.IsWorkload():
+		if v, err = p.ValidateWorkload(ctx, req); err != nil {
 			return Outcome{}, err
 		}
+	case req.Pod != nil:
+		mutated := req.Pod.DeepCopy()
+		applied, err := p.Default(ctx, req, mutated)
+		if err != nil {
+			return Outcome{}, err
+		}
+		out.Object, out.Changed = mutated, applied.Changed
+		if v, err = p.Validate(ctx, req, mutated, req.OldPod); err != nil {
+			return Outcome{}, err
+		}
+		v = verdict.Merge(verdict.Verdict{Warnings: applied.Warnings}, v)
 	}
-	out.Object = mutated
-	v, err := p.Validate(ctx, req, mutated, old)
-	if err != nil {
-		return Outcome{}, err
-	}
-	all := verdict.Merge(verdict.Verdict{Warnings: applied.Warnings}, v)
-	out.Allowed = all.Allowed()
-	out.Reasons = append(out.Reasons, all.Reasons...)
-	out.Warnings = append(out.Warnings, all.Warnings...)
+	out.Allowed = v.Allowed()
+	out.Reasons = append(out.Reasons, v.Reasons...)
+	out.Warnings = append(out.Warnings, v.Warnings...)
 	return out, nil
 }

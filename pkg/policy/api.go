@@ -65,12 +65,6 @@ type Input struct {
 	Object    *corev1.Pod // after defaults
 	OldObject *corev1.Pod // UPDATE only
 	Namespace *corev1.Namespace
-	// ObjectJSON and OldObjectJSON, when set, are the JSON Object and
-	// OldObject were decoded from and still describe exactly (the API
-	// server's AdmissionRequest.Object.Raw and OldObject.Raw). Policies then
-	// see these bytes, without metadata.managedFields, instead of the typed
-	// Pod marshalled again: the form the API server sent, and no marshalling.
-	ObjectJSON, OldObjectJSON []byte
 }
 
 // Outcomes reported to an Observer.

@@ -1,11 +1,9 @@
 package policy
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
@@ -48,16 +46,6 @@ func BenchmarkEvaluate(b *testing.B) {
 		e := shipped(b)
 		s := benchSettings()
 		benchEvaluate(b, e, in, s, 1)
-	})
-	// Sent: the Pod's JSON as the API server sent it, as on the validating
-	// webhook's path, so it is parsed but not marshalled.
-	b.Run("shipped-sent", func(b *testing.B) {
-		sent := in
-		var err error
-		if sent.ObjectJSON, err = json.Marshal(in.Object); err != nil {
-			b.Fatal(err)
-		}
-		benchEvaluate(b, shipped(b), sent, benchSettings(), 1)
 	})
 	// Replicas: every request is a new Pod (name, uid) with the same spec,
 	// so only part of the input repeats from one request to the next.
@@ -130,41 +118,4 @@ func benchEvaluate(b *testing.B, e *Engine, in Input, s Settings, wantReasons in
 			b.Fatal(err)
 		}
 	}
-}
-
-// BenchmarkInput compares building the input by direct JSON-to-AST parsing
-// (without and with the subtree cache, which here always hits) with the
-// usual marshal, unmarshal, InterfaceToValue round trip.
-func BenchmarkInput(b *testing.B) {
-	p := benchPod()
-	b.Run("direct", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := jsonTerm(p); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("cached", func(b *testing.B) {
-		trees := newSubtrees()
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := jsonTermWith(p, nil, trees); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("roundtrip", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			data, _ := json.Marshal(p)
-			var v any
-			if err := json.Unmarshal(data, &v); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := ast.InterfaceToValue(v); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
 }

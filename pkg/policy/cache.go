@@ -10,7 +10,6 @@ import "sync"
 type boundedCache[V any] struct {
 	mu       sync.Mutex
 	limit    int
-	cost     func(key string) int // of one entry; nil counts entries
 	curCost  int
 	cur, old map[string]V
 }
@@ -32,20 +31,6 @@ func (c *boundedCache[V]) get(k string) (V, bool) {
 	return v, ok
 }
 
-// getBytes is get for a key held as bytes, without copying it.
-func (c *boundedCache[V]) getBytes(k []byte) (V, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if v, ok := c.cur[string(k)]; ok {
-		return v, true
-	}
-	v, ok := c.old[string(k)]
-	if ok {
-		c.putLocked(string(k), v)
-	}
-	return v, ok
-}
-
 func (c *boundedCache[V]) put(k string, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -54,9 +39,6 @@ func (c *boundedCache[V]) put(k string, v V) {
 
 func (c *boundedCache[V]) putLocked(k string, v V) {
 	cost := 1
-	if c.cost != nil {
-		cost = c.cost(k)
-	}
 	if c.curCost+cost > c.limit && len(c.cur) > 0 {
 		c.old, c.cur, c.curCost = c.cur, make(map[string]V, len(c.cur)), 0
 	}

@@ -2,11 +2,9 @@ package policy
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/tollgate-dev/tollgate/pkg/imageref"
 )
@@ -96,59 +94,4 @@ func TestEvaluateConcurrentSharedCaches(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-}
-
-func TestSubtreesCachedParseEqualsFresh(t *testing.T) {
-	docs := []string{
-		`{"a": {"b": [1, 2, {"c": "d"}], "e": "x]}\"{["}, "f": [], "g": {}}`,
-		`{"spec": {"containers": [{"name": "a", "image": "nginx:1", "env": [{"name": "X", "value": "[{\"}]"}]}]}}`,
-		`[{"name": "a", "image": "nginx:1", "args": ["--flag={a}", "\\", "\u00e9"]}, {"name": "a", "image": "nginx:1"}]`,
-		`{"spec": {"containers": [{"name": "a", "image": "nginx:1", "env": [{"name": "X", "value": "[{\"}]"}]}]}, "other": 1}`,
-		`{"x": "` + strings.Repeat("y", maxTree) + `", "z": [{"name": "a", "image": "nginx:1", "args": ["--flag={a}"]}]}`,
-	}
-	trees := newSubtrees()
-	for range 2 { // fill the cache, then take from it
-		for _, d := range docs {
-			want, err := parseJSON([]byte(d))
-			if err != nil {
-				t.Fatalf("parseJSON(%s): %v", d, err)
-			}
-			got, err := parseJSONWith([]byte(d), nil, trees)
-			if err != nil {
-				t.Fatalf("parseJSONWith(%s): %v", d, err)
-			}
-			if !got.Equal(want) {
-				t.Errorf("cached parse of %s:\n got %v\nwant %v", d, got, want)
-			}
-		}
-	}
-	if trees.len() == 0 {
-		t.Error("nothing was cached")
-	}
-	for _, bad := range []string{`{"a": [1, 2}`, `{"a": {"b": 1}`, `[{"a": 1}]]`, `{"a": "b"]`} {
-		if _, err := parseJSONWith([]byte(bad), nil, trees); err == nil {
-			t.Errorf("parseJSONWith(%s): want error", bad)
-		}
-	}
-}
-
-func TestSubtreesBounded(t *testing.T) {
-	trees := newSubtrees()
-	for i := range 20000 {
-		d := fmt.Sprintf(`{"name": "container-%d", "image": "registry.example/app:%d", "env": [{"name": "A", "value": "%d"}]}`, i, i, i)
-		if _, err := parseJSONWith([]byte(d), nil, trees); err != nil {
-			t.Fatal(err)
-		}
-	}
-	trees.mu.Lock()
-	defer trees.mu.Unlock()
-	held := 0
-	for _, m := range []map[string]*ast.Term{trees.cur, trees.old} {
-		for k := range m {
-			held += len(k)
-		}
-	}
-	if held > 2*maxTreeBytes {
-		t.Errorf("cache holds %d bytes of JSON, want at most %d", held, 2*maxTreeBytes)
-	}
 }

@@ -17,15 +17,8 @@
 // input.parameters and because per-policy timings feed the metrics.
 //
 // Evaluation. The Pod, old Pod and Namespace are converted to Rego values
-// once per request (JSON straight into AST terms, about half the cost of the
-// usual marshal/unmarshal/convert round trip; for a Pod the JSON the API
-// server sent, when the caller has it, so not even marshalled) and shared
-// by every policy;
-// objects and arrays whose exact JSON was seen before (containers of
-// replicas, env, resources) are reused from a bounded Engine-wide cache.
-// Rules that cannot see input.parameters (the tollgate.lib.* helpers, as far
-// as share.go's analysis can tell) are evaluated once per request and their
-// values handed from one policy's query to the next. tollgate.image.*
+// once per request with OPA's ast.InterfaceToValue and shared by every
+// policy's query (only input.parameters differs). tollgate.image.*
 // results are cached for the life of the Engine (bounded). Results are
 // attributed to their policy: code "policy.<name>", message "[<name>] ...".
 // Actions (deny, warn, dryrun, off), exemptions (namespace label selector,

@@ -25,9 +25,7 @@ type Engine struct {
 	policies []*compiledPolicy // sorted by name
 	byName   map[string]*compiledPolicy
 	schemaQ  rego.PreparedEvalQuery // json.match_schema, for Validate
-	shared   *sharedRules           // rules whose values all policies of a request share
 	images   *images                // tollgate.image.* work, kept across requests
-	trees    *subtrees              // converted input objects, kept across requests
 }
 
 // compiledPolicy is one policy package and its prepared query.
@@ -86,7 +84,7 @@ func New(ctx context.Context, sources ...fs.FS) (*Engine, error) {
 	if compiler.Compile(modules); compiler.Failed() {
 		return nil, fmt.Errorf("compile policies: %w", FormatErrors(compiler.Errors))
 	}
-	e := &Engine{byName: map[string]*compiledPolicy{}, shared: newSharedRules(compiler), images: newImages(), trees: newSubtrees()}
+	e := &Engine{byName: map[string]*compiledPolicy{}, images: newImages()}
 	e.schemaQ, err = rego.New(
 		rego.Query(`r := json.match_schema(input.document, input.schema)`),
 		rego.Capabilities(Capabilities()),

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -10,7 +9,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tollgate-dev/tollgate/policies"
@@ -255,39 +253,6 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// TestParseJSON checks the direct JSON-to-AST conversion against OPA's own.
-func TestParseJSON(t *testing.T) {
-	p := pod(container("app", "nginx:1"), initContainer("init", "busybox"), ephemeral("dbg", "busybox"))
-	p.Annotations = map[string]string{"quote": `say "hi"\n`, "unicode": "héllo ✓ \u2028", "html": "<a>&</a>", "empty": ""}
-	p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1500m")}
-	grace := int64(30)
-	p.Spec.TerminationGracePeriodSeconds = &grace
-	p.Spec.Containers[0].Args = []string{}
-	ratio := 1.5e-7
-	b, _ := json.Marshal(map[string]any{"pod": p, "n": ratio, "neg": -3, "null": nil, "t": true, "f": false, "arr": []any{1, "x", nil}})
-
-	got, err := parseJSON(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var generic any
-	if err := json.Unmarshal(b, &generic); err != nil {
-		t.Fatal(err)
-	}
-	want, err := ast.InterfaceToValue(generic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Value.Compare(want) != 0 {
-		t.Errorf("parseJSON differs from OPA's conversion:\n got %v\nwant %v", got, want)
-	}
-	for _, bad := range []string{`{"a":1`, `[1,2`, `{"a" 1}`, `"abc`, `tru`, `{"a":1}x`, `-`, `{"a":[1,]}`} {
-		if _, err := parseJSON([]byte(bad)); err == nil {
-			t.Errorf("parseJSON(%s): want error", bad)
-		}
-	}
-}
-
 // TestInputSchema keeps policies/schemas/input.json and the input the
 // engine builds in agreement.
 func TestInputSchema(t *testing.T) {
@@ -304,14 +269,14 @@ func TestInputSchema(t *testing.T) {
 	}
 	in.Request.UserInfo.Username = "alice"
 	in.Request.UserInfo.Groups = []string{"dev"}
-	doc, err := newDocument(in, nil)
+	doc, err := newDocument(in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, input := range map[string]ast.Value{
 		"update with everything": doc.with(ast.NewTerm(ast.NewObject())),
 		"create without extras": func() ast.Value {
-			d, _ := newDocument(create(pod(container("app", "nginx:1"))), nil)
+			d, _ := newDocument(create(pod(container("app", "nginx:1"))))
 			return d.with(ast.ObjectTerm(ast.Item(ast.StringTerm("registries"), ast.ArrayTerm())))
 		}(),
 	} {

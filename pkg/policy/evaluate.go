@@ -55,9 +55,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 		return v, errors.New("evaluate policies: input has no object")
 	}
 	var doc *document
-	var cache *sharedCache
 	var cancel topdown.Cancel
-	failed := false
 	nsLabels := namespaceLabels(in)
 	for _, p := range e.policies {
 		rule := s.Rules[p.info.Name]
@@ -81,10 +79,9 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 		}
 		if doc == nil {
 			var err error
-			if doc, err = newDocument(in, e.trees); err != nil {
+			if doc, err = newDocument(in); err != nil {
 				return verdict.Verdict{}, fmt.Errorf("evaluate policies: %w", err)
 			}
-			cache = newSharedCache(e.shared)
 			// One cancellation watcher for all queries, instead of the
 			// goroutine rego starts per query.
 			cancel = topdown.NewCancel()
@@ -95,10 +92,8 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 			continue
 		}
 		start := e.now()
-		cache.next(failed)
-		results, err := e.evalPolicy(ctx, p, doc, rule, cache, cancel)
+		results, err := e.evalPolicy(ctx, p, doc, rule, cancel)
 		took := e.since(start)
-		failed = err != nil
 		if err != nil {
 			e.fail(&v, s, p.info.Name, took, err)
 			continue
@@ -115,7 +110,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 }
 
 // evalPolicy runs one prepared query and decodes its results.
-func (e *Engine) evalPolicy(ctx context.Context, p *compiledPolicy, doc *document, rule Rule, cache *sharedCache, cancel topdown.Cancel) ([]result, error) {
+func (e *Engine) evalPolicy(ctx context.Context, p *compiledPolicy, doc *document, rule Rule, cancel topdown.Cancel) ([]result, error) {
 	params := ast.NewTerm(ast.NewObject())
 	if len(rule.Parameters) > 0 {
 		val, err := ast.InterfaceToValue(rule.Parameters)
@@ -125,7 +120,6 @@ func (e *Engine) evalPolicy(ctx context.Context, p *compiledPolicy, doc *documen
 		params = ast.NewTerm(val)
 	}
 	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(doc.with(params)),
-		rego.EvalVirtualCache(cache),
 		rego.EvalExternalCancel(cancel),
 		rego.EvalMetrics(metrics.NoOp())) // nobody reads OPA's metrics: skip building them per query
 	if err != nil {

@@ -107,14 +107,12 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	p := pipeline.New(facts, st, pipeline.Options{
 		OwnNamespace: opts.Namespace,
 		Ledger:       quota.NewLedger(time.Now),
+		Targets:      tgwebhook.APITargets{Reader: mgr.GetAPIReader()},
 	})
 	handlers := map[string]admission.Handler{
-		tgwebhook.MutatePodPath:   &tgwebhook.PodMutator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
-		tgwebhook.ValidatePodPath: &tgwebhook.PodValidator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
-		tgwebhook.ValidateWorkloadsPath: &tgwebhook.WorkloadValidator{
-			Pipeline: p, Facts: facts, Targets: tgwebhook.APITargets{Reader: mgr.GetAPIReader()},
-			OwnNamespace: opts.Namespace, Recorder: m, Tracer: opts.Tracer,
-		},
+		tgwebhook.MutatePodPath:         &tgwebhook.PodMutator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
+		tgwebhook.ValidatePodPath:       &tgwebhook.PodValidator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
+		tgwebhook.ValidateWorkloadsPath: &tgwebhook.WorkloadValidator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
 	}
 	for path, h := range handlers {
 		var hook http.Handler = &admission.Webhook{Handler: h}

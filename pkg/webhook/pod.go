@@ -1,22 +1,19 @@
 // Package webhook adapts the decision pipeline to controller-runtime's
-// admission webhooks: decode, call the pipeline, map the result. Nothing
-// here decides anything.
+// admission webhooks: the transport. It decodes each request once (through
+// pipeline.Decode), calls the pipeline, builds the JSON patch of a mutation
+// and maps the result to the admission response (respond). Nothing here
+// decides anything.
 package webhook
 
 import (
 	"context"
-	"errors"
-	"net/http"
+	"fmt"
 
 	"go.opentelemetry.io/otel/trace"
-	admissionv1 "k8s.io/api/admission/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/tollgate-dev/tollgate/pkg/defaults"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
-	"github.com/tollgate-dev/tollgate/pkg/verdict"
+	"github.com/tollgate-dev/tollgate/pkg/workload"
 )
 
 // Paths the webhooks are served on.
@@ -24,12 +21,6 @@ const (
 	MutatePodPath   = "/mutate-v1-pod"
 	ValidatePodPath = "/validate-v1-pod"
 )
-
-// Recorder counts decisions; metrics implement it, tests may leave it nil.
-type Recorder interface {
-	Decision(webhook string, allowed bool, reasons []verdict.Reason, warnings []string)
-	Malfunction(webhook string)
-}
 
 // PodMutator serves /mutate-v1-pod.
 type PodMutator struct {
@@ -41,34 +32,26 @@ type PodMutator struct {
 
 // Handle implements admission.Handler.
 func (m *PodMutator) Handle(ctx context.Context, ar admission.Request) admission.Response {
-	return traced(ctx, m.Tracer, "mutate", MutatePodPath, ar, m.handle)
+	return traced(ctx, m.Tracer, "mutate", MutatePodPath, ar, func(ctx context.Context, ar admission.Request) admission.Response {
+		return respond(ctx, m.Recorder, "mutate", m.mutate(ctx, ar))
+	})
 }
 
-func (m *PodMutator) handle(ctx context.Context, ar admission.Request) admission.Response {
-	req, pod, _, err := pipeline.Decode(&ar.AdmissionRequest)
+func (m *PodMutator) mutate(ctx context.Context, ar admission.Request) result {
+	req, err := decode(ar, false)
 	if err != nil {
-		return badRequest(ctx, m.Recorder, "mutate", err)
+		return result{err: err}
 	}
-	if pod == nil {
-		return admission.Allowed("")
+	if req.Pod == nil {
+		return result{}
 	}
-	// Defaulting writes only the annotations and container resources,
-	// which Writable copies, so pod stays the original Patch diffs against.
-	mutated := defaults.Writable(pod)
+	mutated := req.Pod.DeepCopy()
 	res, err := m.Pipeline.Default(ctx, req, mutated)
-	if err != nil {
-		return malfunction(ctx, m.Recorder, "mutate", err)
+	if err != nil || !res.Changed {
+		return result{err: err, verdict: res.Verdict()}
 	}
-	record(m.Recorder, "mutate", nil, res.Warnings)
-	if !res.Changed {
-		return admission.Allowed("").WithWarnings(res.Warnings...)
-	}
-	ops, err := pipeline.PatchWritten(ar.Object.Raw, pod, mutated, res.Wrote)
-	if err != nil {
-		return malfunction(ctx, m.Recorder, "mutate", err)
-	}
-	ctrl.LoggerFrom(ctx).V(1).Info("defaults applied", "operations", len(ops))
-	return admission.Patched("", ops...).WithWarnings(res.Warnings...)
+	ops, err := Patch(ar.Object.Raw, mutated)
+	return result{verdict: res.Verdict(), patch: ops, err: err}
 }
 
 // PodValidator serves /validate-v1-pod.
@@ -81,93 +64,34 @@ type PodValidator struct {
 
 // Handle implements admission.Handler.
 func (v *PodValidator) Handle(ctx context.Context, ar admission.Request) admission.Response {
-	return traced(ctx, v.Tracer, "validate", ValidatePodPath, ar, v.handle)
+	return traced(ctx, v.Tracer, "validate", ValidatePodPath, ar, func(ctx context.Context, ar admission.Request) admission.Response {
+		return respond(ctx, v.Recorder, "validate", v.validate(ctx, ar))
+	})
 }
 
-func (v *PodValidator) handle(ctx context.Context, ar admission.Request) admission.Response {
-	req, pod, old, err := pipeline.Decode(&ar.AdmissionRequest)
+func (v *PodValidator) validate(ctx context.Context, ar admission.Request) result {
+	req, err := decode(ar, false)
 	if err != nil {
-		return badRequest(ctx, v.Recorder, "validate", err)
+		return result{err: err}
 	}
-	if pod == nil {
-		return admission.Allowed("")
+	if req.Pod == nil {
+		return result{}
 	}
-	out, err := v.Pipeline.Validate(ctx, req, pod, old)
-	if err != nil {
-		return malfunction(ctx, v.Recorder, "validate", err)
-	}
-	record(v.Recorder, "validate", out.Reasons, out.Warnings)
-	if out.Allowed() {
-		return admission.Allowed("").WithWarnings(out.Warnings...)
-	}
-	ctrl.LoggerFrom(ctx).V(1).Info("denied", "codes", codes(out.Reasons))
-	return Deny(out)
+	out, err := v.Pipeline.Validate(ctx, req, req.Pod, req.OldPod)
+	return result{verdict: out, err: err}
 }
 
-// Deny turns a denying verdict into a 403 response whose message lists every
-// reason and whose causes carry each reason's code and field path.
-func Deny(v verdict.Verdict) admission.Response {
-	causes := make([]metav1.StatusCause, 0, len(v.Reasons))
-	for _, r := range v.Reasons {
-		causes = append(causes, metav1.StatusCause{Type: metav1.CauseType(r.Code), Message: r.Message, Field: r.Path})
+// decode reads the request once; a request of the other webhook's kind
+// (a Pod sent to the workload webhook, or the reverse) is a bad request.
+func decode(ar admission.Request, workloads bool) (pipeline.Request, error) {
+	req, err := pipeline.Decode(&ar.AdmissionRequest)
+	switch {
+	case err != nil:
+		return req, badRequest{err}
+	case req.IsWorkload() && !workloads:
+		return req, badRequest{fmt.Errorf("kind %s: %w", ar.Kind.String(), pipeline.ErrNotPod)}
+	case !req.IsWorkload() && workloads:
+		return req, badRequest{fmt.Errorf("kind %s: %w", ar.Kind.String(), workload.ErrUnsupported)}
 	}
-	return admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{
-		Allowed: false,
-		Result: &metav1.Status{
-			Status:  metav1.StatusFailure,
-			Code:    http.StatusForbidden,
-			Reason:  metav1.StatusReasonForbidden,
-			Message: v.Message(),
-			Details: &metav1.StatusDetails{Causes: causes},
-		},
-		Warnings: v.Warnings,
-	}}
-}
-
-// Reasons reads the reasons back from a response made by Deny.
-func Reasons(resp *admissionv1.AdmissionResponse) []verdict.Reason {
-	out := []verdict.Reason{}
-	if resp == nil || resp.Result == nil || resp.Result.Details == nil {
-		return out
-	}
-	for _, c := range resp.Result.Details.Causes {
-		out = append(out, verdict.Reason{Code: string(c.Type), Message: c.Message, Path: c.Field})
-	}
-	return out
-}
-
-func badRequest(ctx context.Context, rec Recorder, hook string, err error) admission.Response {
-	ctrl.LoggerFrom(ctx).Info("bad admission request", "error", err.Error())
-	if rec != nil {
-		rec.Malfunction(hook)
-	}
-	return admission.Errored(http.StatusBadRequest, err)
-}
-
-// malfunction is an error in Tollgate or its facts, not a denial: the
-// webhook's failurePolicy decides what the API server does with it.
-func malfunction(ctx context.Context, rec Recorder, hook string, err error) admission.Response {
-	ctrl.LoggerFrom(ctx).Error(err, "admission decision failed")
-	if rec != nil {
-		rec.Malfunction(hook)
-	}
-	code := int32(http.StatusInternalServerError)
-	if errors.Is(err, context.DeadlineExceeded) {
-		code = http.StatusGatewayTimeout
-	}
-	return admission.Errored(code, err)
-}
-
-func record(rec Recorder, hook string, reasons []verdict.Reason, warnings []string) {
-	if rec != nil {
-		rec.Decision(hook, len(reasons) == 0, reasons, warnings)
-	}
-}
-
-func codes(rs []verdict.Reason) []string {
-	out := make([]string, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, r.Code)
-	}
-	return out
+	return req, nil
 }

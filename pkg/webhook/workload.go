@@ -24,47 +24,26 @@ const ValidateWorkloadsPath = "/validate-workloads"
 // Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController,
 // Job or CronJob (or a scale of one) will create.
 type WorkloadValidator struct {
-	// Pipeline gives the config and policies in force.
 	Pipeline *pipeline.Pipeline
-	Facts    workload.Facts
-	// Targets reads the workload behind a scale request; nil skips those.
-	Targets      workload.Targets
-	OwnNamespace string
-	Recorder     Recorder
+	Recorder Recorder
 	// Tracer, when set, traces each request (tracing.Provider.Tracer); nil is off.
 	Tracer trace.Tracer
 }
 
 // Handle implements admission.Handler.
 func (v *WorkloadValidator) Handle(ctx context.Context, ar admission.Request) admission.Response {
-	return traced(ctx, v.Tracer, "validate-workloads", ValidateWorkloadsPath, ar, v.handle)
+	return traced(ctx, v.Tracer, "validate-workloads", ValidateWorkloadsPath, ar, func(ctx context.Context, ar admission.Request) admission.Response {
+		return respond(ctx, v.Recorder, "validate-workloads", v.validate(ctx, ar))
+	})
 }
 
-func (v *WorkloadValidator) handle(ctx context.Context, ar admission.Request) admission.Response {
-	req, err := workload.DecodeRequest(&ar.AdmissionRequest)
+func (v *WorkloadValidator) validate(ctx context.Context, ar admission.Request) result {
+	req, err := decode(ar, true)
 	if err != nil {
-		return badRequest(ctx, v.Recorder, "validate-workloads", err)
+		return result{err: err}
 	}
-	out, err := workload.Review(ctx, WorkloadEnv(v.Pipeline.State(), v.Facts, v.Targets, v.OwnNamespace), req)
-	if err != nil {
-		return malfunction(ctx, v.Recorder, "validate-workloads", err)
-	}
-	record(v.Recorder, "validate-workloads", out.Reasons, out.Warnings)
-	if out.Allowed() {
-		return admission.Allowed("").WithWarnings(out.Warnings...)
-	}
-	ctrl.LoggerFrom(ctx).V(1).Info("denied", "codes", codes(out.Reasons))
-	return Deny(out)
-}
-
-// WorkloadEnv is what workload.Review needs, taken from the state in force;
-// `tollgate eval` builds it the same way.
-func WorkloadEnv(st *pipeline.State, facts workload.Facts, targets workload.Targets, ownNamespace string) workload.Env {
-	return workload.Env{
-		Facts: facts, Targets: targets, OwnNamespace: ownNamespace,
-		Policies: st.Policies, PolicySettings: st.Config.Policies,
-		ProfilesFor: st.Config.ProfilesFor, Options: st.Config.WorkloadOptions(),
-	}
+	out, err := v.Pipeline.ValidateWorkload(ctx, req)
+	return result{verdict: out, err: err}
 }
 
 // APITargets reads scale targets from the API server (a live GET, since
@@ -73,7 +52,7 @@ type APITargets struct {
 	Reader client.Reader
 }
 
-// Workload implements workload.Targets.
+// Workload implements pipeline.Targets.
 func (t APITargets) Workload(ctx context.Context, resource metav1.GroupVersionResource, namespace, name string) (*workload.Workload, error) {
 	var obj client.Object
 	switch resource.Group + "/" + resource.Resource {

@@ -108,14 +108,7 @@ func Decode(gvk metav1.GroupVersionKind, raw []byte) (*Workload, error) {
 	if err := json.Unmarshal(data, obj); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", gvk.Kind, err)
 	}
-	w, err := FromObject(obj)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkQuantities(w); err != nil {
-		return nil, err
-	}
-	return w, nil
+	return FromObject(obj)
 }
 
 // FromObject reads a typed workload object (a pointer to one of the

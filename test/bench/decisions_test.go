@@ -11,6 +11,7 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
 	"github.com/tollgate-dev/tollgate/pkg/policy"
 	"github.com/tollgate-dev/tollgate/pkg/quota"
+	tgwebhook "github.com/tollgate-dev/tollgate/pkg/webhook"
 	"github.com/tollgate-dev/tollgate/policies"
 	"github.com/tollgate-dev/tollgate/test/bench/workload"
 )
@@ -71,16 +72,16 @@ func BenchmarkDecision(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(ar.Request.Object.Raw)))
 			for b.Loop() {
-				if _, _, _, err := pipeline.Decode(ar.Request); err != nil {
+				if _, err := pipeline.Decode(ar.Request); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 		if kind == workload.NeedsDefaults {
-			b.Run("pipeline.Patch/"+string(kind), func(b *testing.B) {
+			b.Run("webhook.Patch/"+string(kind), func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := pipeline.Patch(ar.Request.Object.Raw, pod, final); err != nil {
+					if _, err := tgwebhook.Patch(ar.Request.Object.Raw, final); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -17,8 +17,6 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/fixture"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
 	"github.com/tollgate-dev/tollgate/pkg/policy"
-	"github.com/tollgate-dev/tollgate/pkg/webhook"
-	"github.com/tollgate-dev/tollgate/pkg/workload"
 )
 
 // findCases returns every case folder under dir (see pkg/fixture). A
@@ -99,21 +97,10 @@ func indentBlock(b []byte) string {
 // mutating then validating webhook's decisions, a workload through
 // /validate-workloads' decisions.
 func review(ctx context.Context, c *fixture.Case, st *pipeline.State) (fixture.Want, error) {
-	req := c.Review.Request
-	if req.Kind.Group == "" && req.Kind.Kind == "Pod" {
-		out, err := pipeline.New(c.Facts, st, pipeline.Options{}).Review(ctx, req)
-		if err != nil {
-			return fixture.Want{}, fmt.Errorf("review: %w", err)
-		}
-		return fixture.Want{Allowed: out.Allowed, Reasons: out.Reasons, Warnings: out.Warnings}, nil
-	}
-	wreq, err := workload.DecodeRequest(req)
+	p := pipeline.New(c.Facts, st, pipeline.Options{Targets: c.Targets})
+	out, err := p.Review(ctx, c.Review.Request)
 	if err != nil {
 		return fixture.Want{}, fmt.Errorf("review: %w", err)
 	}
-	v, err := workload.Review(ctx, webhook.WorkloadEnv(st, c.Facts, c.Targets, ""), wreq)
-	if err != nil {
-		return fixture.Want{}, fmt.Errorf("review: %w", err)
-	}
-	return fixture.Want{Allowed: v.Allowed(), Reasons: v.Reasons, Warnings: v.Warnings}, nil
+	return fixture.Want{Allowed: out.Allowed, Reasons: out.Reasons, Warnings: out.Warnings}, nil
 }

@@ -23,7 +23,7 @@ type Handler struct{}
 
 // Handle implements admission.Handler.
 func (Handler) Handle(_ context.Context, ar admission.Request) admission.Response {
-	if _, _, _, err := pipeline.Decode(&ar.AdmissionRequest); err != nil {
+	if _, err := pipeline.Decode(&ar.AdmissionRequest); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	return admission.Allowed("")

@@ -1,0 +1,57 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
+	"github.com/tollgate-dev/tollgate/pkg/workload"
+)
+
+// ValidateWorkload checks the Pods a workload (or a scale of one) will
+// create against limits, quota and policies. The error is a malfunction
+// (facts could not be read, policies failed to run).
+func (p *Pipeline) ValidateWorkload(ctx context.Context, req Request) (verdict.Verdict, error) {
+	st := p.State()
+	opts := st.Config.WorkloadOptions()
+	if !opts.Enabled || req.Workload == nil || (p.ownNamespace != "" && req.Namespace == p.ownNamespace) {
+		return verdict.Verdict{}, nil
+	}
+	obj, old := req.Workload, req.OldWorkload
+	if obj.Kind == workload.KindScale {
+		if p.targets == nil || old == nil || obj.Replicas <= old.Replicas || opts.Quota == workload.ModeOff {
+			return verdict.Verdict{}, nil // only growth can start Pods
+		}
+		target, err := p.targets.Workload(ctx, req.Resource, req.Namespace, req.Name)
+		if err != nil {
+			var v verdict.Verdict
+			v.Warn(fmt.Sprintf("%s %q: the new replica count was not checked against quota: %v", req.Resource.Resource, req.Name, err))
+			return v, nil
+		}
+		if target == nil || target.Template == nil {
+			return verdict.Verdict{}, nil
+		}
+		obj, old = scaled(target, obj.Replicas), scaled(target, old.Replicas)
+	}
+	limits, ns, err := p.limitInputs(ctx, req.Namespace)
+	if err != nil {
+		return verdict.Verdict{}, err
+	}
+	quotas, err := p.facts.Quotas(ctx, req.Namespace)
+	if err != nil {
+		return verdict.Verdict{}, fmt.Errorf("read resource quotas of namespace %q: %w", req.Namespace, err)
+	}
+	return workload.Check(ctx, workload.Input{
+		Request: req.Request, Object: obj, Old: old, Namespace: ns,
+		Limits: limits,
+		Quotas: quotas, Policies: st.Policies, PolicySettings: st.Config.Policies, Options: opts,
+	})
+}
+
+// scaled is the scale target with another replica count; only the replica
+// count changes, so Check looks at the growth alone.
+func scaled(target *workload.Workload, replicas int) *workload.Workload {
+	w := *target
+	w.Replicas = replicas
+	return &w
+}

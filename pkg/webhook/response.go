@@ -1,0 +1,117 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	jsonpatch "gomodules.xyz/jsonpatch/v2"
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
+)
+
+// Recorder counts decisions; metrics implement it, tests may leave it nil.
+type Recorder interface {
+	Decision(webhook string, allowed bool, reasons []verdict.Reason, warnings []string)
+	Malfunction(webhook string)
+}
+
+// badRequest marks an error in the request itself (it could not be decoded),
+// as opposed to a malfunction of Tollgate or its facts.
+type badRequest struct{ err error }
+
+func (b badRequest) Error() string { return b.err.Error() }
+func (b badRequest) Unwrap() error { return b.err }
+
+// result is what a handler concluded about one request.
+type result struct {
+	verdict verdict.Verdict
+	patch   []jsonpatch.JsonPatchOperation
+	err     error
+}
+
+// respond maps a result to the admission response, records it and logs it:
+// the one place that decides what the API server is told.
+func respond(ctx context.Context, rec Recorder, hook string, r result) admission.Response {
+	log := ctrl.LoggerFrom(ctx)
+	var bad badRequest
+	switch {
+	case errors.As(r.err, &bad):
+		log.Info("bad admission request", "error", r.err.Error())
+		malfunctioned(rec, hook)
+		return admission.Errored(http.StatusBadRequest, bad.err)
+	case r.err != nil:
+		// A malfunction, not a denial: the webhook's failurePolicy decides
+		// what the API server does with it.
+		log.Error(r.err, "admission decision failed")
+		malfunctioned(rec, hook)
+		code := int32(http.StatusInternalServerError)
+		if errors.Is(r.err, context.DeadlineExceeded) {
+			code = http.StatusGatewayTimeout
+		}
+		return admission.Errored(code, r.err)
+	}
+	v := r.verdict
+	if rec != nil {
+		rec.Decision(hook, v.Allowed(), v.Reasons, v.Warnings)
+	}
+	switch {
+	case !v.Allowed():
+		log.V(1).Info("denied", "codes", codes(v.Reasons))
+		return Deny(v)
+	case len(r.patch) > 0:
+		log.V(1).Info("defaults applied", "operations", len(r.patch))
+		return admission.Patched("", r.patch...).WithWarnings(v.Warnings...)
+	}
+	return admission.Allowed("").WithWarnings(v.Warnings...)
+}
+
+func malfunctioned(rec Recorder, hook string) {
+	if rec != nil {
+		rec.Malfunction(hook)
+	}
+}
+
+// Deny turns a denying verdict into a 403 response whose message lists every
+// reason and whose causes carry each reason's code and field path.
+func Deny(v verdict.Verdict) admission.Response {
+	causes := make([]metav1.StatusCause, 0, len(v.Reasons))
+	for _, r := range v.Reasons {
+		causes = append(causes, metav1.StatusCause{Type: metav1.CauseType(r.Code), Message: r.Message, Field: r.Path})
+	}
+	return admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{
+		Allowed: false,
+		Result: &metav1.Status{
+			Status:  metav1.StatusFailure,
+			Code:    http.StatusForbidden,
+			Reason:  metav1.StatusReasonForbidden,
+			Message: v.Message(),
+			Details: &metav1.StatusDetails{Causes: causes},
+		},
+		Warnings: v.Warnings,
+	}}
+}
+
+// Reasons reads the reasons back from a response made by Deny.
+func Reasons(resp *admissionv1.AdmissionResponse) []verdict.Reason {
+	out := []verdict.Reason{}
+	if resp == nil || resp.Result == nil || resp.Result.Details == nil {
+		return out
+	}
+	for _, c := range resp.Result.Details.Causes {
+		out = append(out, verdict.Reason{Code: string(c.Type), Message: c.Message, Path: c.Field})
+	}
+	return out
+}
+
+func codes(rs []verdict.Reason) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.Code)
+	}
+	return out
+}
