@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -56,7 +55,6 @@ type Options struct {
 // Run serves until ctx is cancelled.
 func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	log := ctrl.Log.WithName("server")
-	tuneGC(ctx, rootFS(), os.Getenv)
 	m, err := metrics.New(crmetrics.Registry)
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)

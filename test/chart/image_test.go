@@ -116,9 +116,6 @@ func TestDockerfile(t *testing.T) {
 // `go build ./cmd/tollgate` reads, and keeps out tests, charts, git and local keys.
 func TestDockerignoreAdmitsTheBuild(t *testing.T) {
 	t.Parallel()
-	if m, _ := filepath.Glob(filepath.Join(repoRoot, "cmd", "tollgate", "*.go")); len(m) == 0 {
-		t.Skip("cmd/tollgate has no Go files yet")
-	}
 	data, err := os.ReadFile(filepath.Join(repoRoot, ".dockerignore"))
 	if err != nil {
 		t.Fatal(err)

@@ -66,9 +66,12 @@ func TestTracingOn(t *testing.T) {
       value: deployment.environment=prod
 extraArgs:
   - --zap-devel=false
+goRuntime:
+  gogc: "150"
+  memoryLimit: ""
 extraEnv:
-  - name: GOMEMLIMIT
-    value: 200MiB
+  - name: GODEBUG
+    value: madvdontneed=1
 networkPolicy:
   enabled: true
 `)
@@ -84,11 +87,12 @@ networkPolicy:
 	}
 	wantEnv := []corev1.EnvVar{
 		{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+		{Name: "GOGC", Value: "150"},
 		{Name: "OTEL_EXPORTER_OTLP_HEADERS", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: "otel-auth"}, Key: "headers",
 		}}},
 		{Name: "OTEL_RESOURCE_ATTRIBUTES", Value: "deployment.environment=prod"},
-		{Name: "GOMEMLIMIT", Value: "200MiB"},
+		{Name: "GODEBUG", Value: "madvdontneed=1"},
 	}
 	if diff := cmp.Diff(wantEnv, c.Env); diff != "" {
 		t.Errorf("env (-want +got):\n%s", diff)
