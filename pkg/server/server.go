@@ -107,18 +107,7 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 		Ledger:       quota.NewLedger(time.Now),
 		Targets:      tgwebhook.APITargets{Reader: mgr.GetAPIReader()},
 	})
-	handlers := map[string]admission.Handler{
-		tgwebhook.MutatePodPath:         &tgwebhook.PodMutator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
-		tgwebhook.ValidatePodPath:       &tgwebhook.PodValidator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
-		tgwebhook.ValidateWorkloadsPath: &tgwebhook.WorkloadValidator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
-	}
-	for path, h := range handlers {
-		var hook http.Handler = &admission.Webhook{Handler: h}
-		if opts.Tracer != nil {
-			hook = tracing.Propagate(hook)
-		}
-		hookServer.Register(path, m.Instrument(path, hook))
-	}
+	registerHooks(hookServer, p, m, opts.Tracer)
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return fmt.Errorf("add healthz: %w", err)
@@ -168,5 +157,22 @@ func cacheTransform() toolscache.TransformFunc {
 			obj = out
 		}
 		return obj, nil
+	}
+}
+
+// registerHooks serves the three webhooks, each instrumented and, with a
+// tracer, joining the API server's trace.
+func registerHooks(srv webhook.Server, p *pipeline.Pipeline, m *metrics.Metrics, tracer trace.Tracer) {
+	handlers := map[string]admission.Handler{
+		tgwebhook.MutatePodPath:         &tgwebhook.PodMutator{Pipeline: p, Recorder: m, Tracer: tracer},
+		tgwebhook.ValidatePodPath:       &tgwebhook.PodValidator{Pipeline: p, Recorder: m, Tracer: tracer},
+		tgwebhook.ValidateWorkloadsPath: &tgwebhook.WorkloadValidator{Pipeline: p, Recorder: m, Tracer: tracer},
+	}
+	for path, h := range handlers {
+		var hook http.Handler = &admission.Webhook{Handler: h}
+		if tracer != nil {
+			hook = tracing.Propagate(hook)
+		}
+		srv.Register(path, m.Instrument(path, hook))
 	}
 }
