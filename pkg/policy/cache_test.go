@@ -5,7 +5,6 @@ import (
 	"sync"
 	"testing"
 
-
 	"github.com/tollgate-dev/tollgate/pkg/imageref"
 )
 
