@@ -36,8 +36,8 @@ networkPolicy:
 			if hasArgPrefix(c.Args, "--tracing") {
 				t.Errorf("tracing flags rendered with tracing off: %v", c.Args)
 			}
-			if got := envNames(c.Env); !slices.Equal(got, []string{"POD_NAMESPACE"}) {
-				t.Errorf("env %v with tracing off, want POD_NAMESPACE only", got)
+			if got := envNames(c.Env); !slices.Equal(got, chartEnv) {
+				t.Errorf("env %v with tracing off, want the chart's own %v only", got, chartEnv)
 			}
 			if m.has("NetworkPolicy", "tollgate") {
 				if p := egressPorts(get[networkingv1.NetworkPolicy](t, m, "NetworkPolicy", "tollgate")); p["TCP/4317"] {
@@ -47,6 +47,10 @@ networkPolicy:
 		})
 	}
 }
+
+// chartEnv is what the chart sets by default: its namespace, and the Go
+// runtime settings of goRuntime.
+var chartEnv = []string{"POD_NAMESPACE", "GOGC", "GOMEMLIMIT"}
 
 // Tracing on: both flags after the chart's own (so extraArgs still come last), the tracing
 // variables as given (valueFrom included) between POD_NAMESPACE and extraEnv, and with a
@@ -109,8 +113,8 @@ networkPolicy:
 			t.Errorf("args %v lack %s", c.Args, want)
 		}
 	}
-	if got := envNames(c.Env); !slices.Equal(got, []string{"POD_NAMESPACE"}) {
-		t.Errorf("env %v, want POD_NAMESPACE only when tracing.env is empty", got)
+	if got := envNames(c.Env); !slices.Equal(got, chartEnv) {
+		t.Errorf("env %v, want the chart's own %v only when tracing.env is empty", got, chartEnv)
 	}
 	if p := egressPorts(get[networkingv1.NetworkPolicy](t, m, "NetworkPolicy", "tollgate")); !p["TCP/55681"] || p["TCP/4317"] {
 		t.Errorf("egress %v, want TCP/55681 (the endpoint's port) and not 4317", p)
