@@ -30,6 +30,7 @@ type Metrics struct {
 	cacheSynced    prometheus.Gauge
 	quota          *prometheus.CounterVec
 	duration       *prometheus.HistogramVec
+	replaced       *prometheus.GaugeVec
 }
 
 // New creates the metrics and registers them with reg.
@@ -78,9 +79,12 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Time from reading an admission request to writing its answer, by webhook path; finer buckets below 10ms than controller_runtime_webhook_latency_seconds.",
 			Buckets: []float64{.0001, .00025, .0005, .00075, .001, .0015, .002, .0025, .005, .01, .025, .05, .1, .25, 1, 2.5, 10},
 		}, []string{"webhook"}),
+		replaced: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tollgate_policy_packages_replaced", Help: "1 for each package of the shipped policies (or an earlier policy directory) that a policy directory replaces in the policies in force.",
+		}, []string{"package", "policy"}),
 	}
 	for _, c := range []prometheus.Collector{m.decisions, m.reasons, m.warnings, m.malfunctions, m.policyDuration,
-		m.policyResults, m.reloads, m.reloadSuccess, m.generation, m.certExpiry, m.cacheSynced, m.quota, m.duration} {
+		m.policyResults, m.reloads, m.reloadSuccess, m.generation, m.certExpiry, m.cacheSynced, m.quota, m.duration, m.replaced} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -213,6 +217,14 @@ func (m *Metrics) Reloaded(ok bool, at float64) {
 	m.reloads.WithLabelValues("success").Inc()
 	m.reloadSuccess.Set(at)
 	m.generation.Inc()
+}
+
+// Replaced records the replaced packages of the policies now in force.
+func (m *Metrics) Replaced(rs []policy.Replacement) {
+	m.replaced.Reset()
+	for _, r := range rs {
+		m.replaced.WithLabelValues(r.Package, r.Policy).Set(1)
+	}
 }
 
 // CertExpiry records when the serving certificate expires (Unix seconds).

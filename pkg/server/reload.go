@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/tollgate-dev/tollgate/pkg/loader"
 	"github.com/tollgate-dev/tollgate/pkg/metrics"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
+	"github.com/tollgate-dev/tollgate/pkg/policy"
 )
 
 // reloader watches the config file and policy directories and swaps in a
@@ -130,6 +132,7 @@ func (r *reloader) reload(ctx context.Context) {
 	r.pipeline.Swap(st)
 	r.metrics.Reloaded(true, float64(time.Now().Unix()))
 	log.Info("config and policies reloaded", "policies", st.Policies.Policies())
+	logReplacements(log, r.metrics, st.Policies)
 }
 
 // recordCert exports the serving certificate's expiry for alerting.
@@ -167,4 +170,14 @@ func addTree(w *fsnotify.Watcher, dir string) error {
 		}
 		return nil
 	})
+}
+
+// logReplacements logs and counts every package a policy directory
+// replaced, at each load: it changes what a shipped policy enforces.
+func logReplacements(log logr.Logger, m *metrics.Metrics, e *policy.Engine) {
+	rs := e.Replacements()
+	for _, r := range rs {
+		log.Info("policy directory replaces a package", "package", r.Package, "policy", r.Policy, "files", r.Files)
+	}
+	m.Replaced(rs)
 }

@@ -68,6 +68,7 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	}
 	m.Reloaded(true, float64(time.Now().Unix()))
 	log.Info("config and policies loaded", "config", opts.ConfigFile, "policies", st.Policies.Policies())
+	logReplacements(log, m, st.Policies)
 
 	// Only the types Tollgate reads: the cached facts (core) and the
 	// targets of scale requests (apps, core). client-go's full scheme would
