@@ -23,6 +23,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/pkg/cli"
 	"github.com/tollgate-dev/tollgate/pkg/cluster"
+	"github.com/tollgate-dev/tollgate/pkg/apidefaults"
 	"github.com/tollgate-dev/tollgate/pkg/config"
 	"github.com/tollgate-dev/tollgate/pkg/fixture"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
@@ -69,6 +70,11 @@ func TestFixtures(t *testing.T) {
 			}
 			if err := engine.Validate(cfg.Policies); err != nil {
 				t.Fatalf("config.yaml: %v", err)
+			}
+			// What the webhooks receive: the API server defaults every Pod
+			// first (eval applies the same to the file itself).
+			if err := apidefaults.Request(c.Review.Request); err != nil {
+				t.Fatal(err)
 			}
 			p := pipeline.New(c.Facts, &pipeline.State{Config: cfg, Policies: engine}, pipeline.Options{})
 			if isWorkload(c.Review.Request) {

@@ -60,6 +60,8 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&opts.ConfigFile, "config", "", "Tollgate config file (hot reloaded); empty uses the built-in defaults")
 	f.StringArrayVar(&opts.PolicyDirs, "policies", nil, "extra directory of .rego policies (repeatable; hot reloaded)")
 	f.BoolVar(&opts.NoBuiltinPolicies, "no-builtin-policies", false, "do not load the policies shipped in the binary")
+	f.StringVar(&opts.ConfigConfigMap, "config-configmap", "", "ConfigMap in --namespace mounted as --config: /validate-config refuses edits of it that would not load")
+	f.StringVar(&opts.PoliciesConfigMap, "policies-configmap", "", "ConfigMap in --namespace mounted as the first --policies directory: /validate-config refuses edits of it that would not load")
 	f.StringVar(&opts.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "Tollgate's own namespace, never acted on (default $POD_NAMESPACE)")
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then in-cluster config)")
 	gofs := flag.NewFlagSet("zap", flag.ContinueOnError)

@@ -25,6 +25,7 @@ type Metrics struct {
 	policyResults  *prometheus.CounterVec
 	reloads        *prometheus.CounterVec
 	reloadSuccess  prometheus.Gauge
+	configValid    prometheus.Gauge
 	generation     prometheus.Gauge
 	certExpiry     prometheus.Gauge
 	cacheSynced    prometheus.Gauge
@@ -57,6 +58,10 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_reloads_total", Help: "Config and policy reloads by result (success, failure).",
 		}, []string{"result"}),
+		configValid: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tollgate_config_valid",
+			Help: "1 when the config and policy files on disk are the ones in force; 0 when the last load of them failed (the previous good set serves, or, on a replica that started on them, nothing: it stays not ready).",
+		}),
 		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tollgate_reload_last_success_timestamp_seconds", Help: "Unix time of the last successful load of config and policies.",
 		}),
@@ -80,7 +85,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"webhook"}),
 	}
 	for _, c := range []prometheus.Collector{m.decisions, m.reasons, m.warnings, m.malfunctions, m.policyDuration,
-		m.policyResults, m.reloads, m.reloadSuccess, m.generation, m.certExpiry, m.cacheSynced, m.quota, m.duration} {
+		m.policyResults, m.reloads, m.reloadSuccess, m.configValid, m.generation, m.certExpiry, m.cacheSynced, m.quota, m.duration} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -208,9 +213,11 @@ func (m *Metrics) ObservePolicy(o policy.Observation) {
 func (m *Metrics) Reloaded(ok bool, at float64) {
 	if !ok {
 		m.reloads.WithLabelValues("failure").Inc()
+		m.configValid.Set(0)
 		return
 	}
 	m.reloads.WithLabelValues("success").Inc()
+	m.configValid.Set(1)
 	m.reloadSuccess.Set(at)
 	m.generation.Inc()
 }

@@ -51,6 +51,10 @@ type Options struct {
 	// Tracer, when set, traces each admission request and joins the API
 	// server's trace from its traceparent header; nil is tracing off.
 	Tracer trace.Tracer
+	// ConfigConfigMap and PoliciesConfigMap name the ConfigMaps (in
+	// Namespace) mounted as the config file and the first policy
+	// directory; /validate-config refuses edits of them that would not load.
+	ConfigConfigMap, PoliciesConfigMap string
 }
 
 // Run serves until ctx is cancelled.
@@ -62,12 +66,20 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	src := loader.Sources{ConfigFile: opts.ConfigFile, PolicyDirs: opts.PolicyDirs, NoBuiltinPolicies: opts.NoBuiltinPolicies, Observer: m.ObservePolicy}
+	// A file that does not load does not stop the replica: exiting would
+	// crash-loop it (and the next one) until someone edits the file. It
+	// stays up and not ready, says why in its log, its readiness check and
+	// tollgate_config_valid, and takes the file as soon as it loads.
+	loaded := &loadStatus{}
 	st, err := loader.Load(ctx, src)
 	if err != nil {
-		return fmt.Errorf("initial load: %w", err)
+		loaded.failed(err)
+		m.Reloaded(false, 0)
+		log.Error(err, "config and policies do not load; not ready until they do (the files are watched)")
+	} else {
+		m.Reloaded(true, float64(time.Now().Unix()))
+		log.Info("config and policies loaded", "config", opts.ConfigFile, "policies", st.Policies.Policies())
 	}
-	m.Reloaded(true, float64(time.Now().Unix()))
-	log.Info("config and policies loaded", "config", opts.ConfigFile, "policies", st.Policies.Policies())
 
 	// Only the types Tollgate reads: the cached facts (core) and the
 	// targets of scale requests (apps, core). client-go's full scheme would
@@ -117,6 +129,10 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 		},
 	}
 	for path, h := range handlers {
+		handlers[path] = untilLoaded(p, h)
+	}
+	handlers[tgwebhook.ValidateConfigPath] = configValidator(opts, src, m)
+	for path, h := range handlers {
 		var hook http.Handler = &admission.Webhook{Handler: h}
 		if opts.Tracer != nil {
 			hook = tracing.Propagate(hook)
@@ -133,7 +149,10 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	if err := mgr.AddReadyzCheck("cache", cacheSynced(mgr.GetCache(), m)); err != nil {
 		return fmt.Errorf("add readyz: %w", err)
 	}
-	r := &reloader{sources: src, pipeline: p, metrics: m, certDir: opts.CertDir}
+	if err := mgr.AddReadyzCheck("config", loaded.check(p)); err != nil {
+		return fmt.Errorf("add readyz: %w", err)
+	}
+	r := &reloader{sources: src, pipeline: p, metrics: m, certDir: opts.CertDir, loaded: loaded}
 	if err := mgr.Add(r); err != nil {
 		return fmt.Errorf("add reloader: %w", err)
 	}
