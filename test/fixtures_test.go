@@ -21,9 +21,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	"sigs.k8s.io/yaml"
 
+	"github.com/tollgate-dev/tollgate/pkg/apidefaults"
 	"github.com/tollgate-dev/tollgate/pkg/cli"
 	"github.com/tollgate-dev/tollgate/pkg/cluster"
-	"github.com/tollgate-dev/tollgate/pkg/apidefaults"
 	"github.com/tollgate-dev/tollgate/pkg/config"
 	"github.com/tollgate-dev/tollgate/pkg/fixture"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
