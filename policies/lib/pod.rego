@@ -36,10 +36,13 @@ changed(kind, c) if {
 	not unchanged(kind, c)
 }
 
-unchanged(kind, c) if {
+# unchanged is a lookup in old_images, built once per evaluation: a scan of
+# the old list per container would make an UPDATE quadratic in containers.
+unchanged(kind, c) if old_images[[kind, c.name, object.get(c, "image", "")]]
+
+old_images contains [kind, old.name, object.get(old, "image", "")] if {
+	some kind in kinds
 	some old in object.get(input, ["oldObject", "spec", kind], [])
-	old.name == c.name
-	object.get(old, "image", "") == object.get(c, "image", "")
 }
 
 # describe names a container the way users know it: container "app",
