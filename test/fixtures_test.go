@@ -339,12 +339,7 @@ func TestWorkloadHandlerRejectsBadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp := serve(t, h, &req)
-			if resp.Allowed || resp.Result == nil || resp.Result.Code != http.StatusBadRequest {
-				t.Fatalf("want a 400, got allowed=%v result=%+v", resp.Allowed, resp.Result)
-			}
-			if !strings.Contains(resp.Result.Message, tc.wantMsg) {
-				t.Errorf("message %q does not say %q", resp.Result.Message, tc.wantMsg)
-			}
+			checkMalfunction(t, "validate-workloads", resp, tc.wantMsg)
 			if len(resp.Patch) > 0 {
 				t.Errorf("patch on a bad request: %s", resp.Patch)
 			}

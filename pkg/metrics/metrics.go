@@ -26,6 +26,7 @@ type Metrics struct {
 	reloads        *prometheus.CounterVec
 	reloadSuccess  prometheus.Gauge
 	configValid    prometheus.Gauge
+	overload       *prometheus.CounterVec
 	generation     prometheus.Gauge
 	certExpiry     prometheus.Gauge
 	cacheSynced    prometheus.Gauge
@@ -58,6 +59,10 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_reloads_total", Help: "Config and policy reloads by result (success, failure).",
 		}, []string{"result"}),
+		overload: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_overload_total",
+			Help: "Requests answered as a malfunction because the replica had too many in evaluation (shed) or the server-side deadline passed (deadline), by webhook.",
+		}, []string{"webhook", "reason"}),
 		configValid: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tollgate_config_valid",
 			Help: "1 when the config and policy files on disk are the ones in force; 0 when the last load of them failed (the previous good set serves, or, on a replica that started on them, nothing: it stays not ready).",
@@ -85,7 +90,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"webhook"}),
 	}
 	for _, c := range []prometheus.Collector{m.decisions, m.reasons, m.warnings, m.malfunctions, m.policyDuration,
-		m.policyResults, m.reloads, m.reloadSuccess, m.configValid, m.generation, m.certExpiry, m.cacheSynced, m.quota, m.duration} {
+		m.policyResults, m.reloads, m.reloadSuccess, m.configValid, m.overload, m.generation, m.certExpiry, m.cacheSynced, m.quota, m.duration} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -220,6 +225,11 @@ func (m *Metrics) Reloaded(ok bool, at float64) {
 	m.configValid.Set(1)
 	m.reloadSuccess.Set(at)
 	m.generation.Inc()
+}
+
+// Overloaded counts a shed or late request (webhook.Bound).
+func (m *Metrics) Overloaded(webhook, reason string) {
+	m.overload.WithLabelValues(webhook, reason).Inc()
 }
 
 // CertExpiry records when the serving certificate expires (Unix seconds).

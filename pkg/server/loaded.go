@@ -53,11 +53,17 @@ func (l *loadStatus) check(p *pipeline.Pipeline) healthz.Checker {
 	}
 }
 
-// untilLoaded answers with a malfunction until a config is in force.
-func untilLoaded(p *pipeline.Pipeline, next admission.Handler) admission.Handler {
+// hookNames name each webhook path in logs, metrics and Failed.
+var hookNames = map[string]string{
+	tgwebhook.MutatePodPath: "mutate", tgwebhook.ValidatePodPath: "validate", tgwebhook.ValidateWorkloadsPath: "validate-workloads",
+}
+
+// untilLoaded answers with the webhook's malfunction answer until a config
+// is in force.
+func untilLoaded(p *pipeline.Pipeline, hook string, rec tgwebhook.Recorder, next admission.Handler) admission.Handler {
 	return admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
 		if p.State() == nil {
-			return admission.Errored(http.StatusServiceUnavailable, errNotLoaded)
+			return tgwebhook.Failed(ctx, rec, hook, tgwebhook.FailureMode(p), errNotLoaded)
 		}
 		return next.Handle(ctx, req)
 	})

@@ -55,6 +55,10 @@ type Options struct {
 	// Namespace) mounted as the config file and the first policy
 	// directory; /validate-config refuses edits of them that would not load.
 	ConfigConfigMap, PoliciesConfigMap string
+	// MaxInFlight caps requests evaluated at once (a quarter of it per
+	// namespace); 0 is no cap. Deadline bounds one evaluation; 0 is none.
+	MaxInFlight int
+	Deadline    time.Duration
 }
 
 // Run serves until ctx is cancelled.
@@ -128,8 +132,11 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 			OwnNamespace: opts.Namespace, Recorder: m, Tracer: opts.Tracer,
 		},
 	}
+	bound := &tgwebhook.Bound{Max: opts.MaxInFlight, Deadline: opts.Deadline, Overloaded: m.Overloaded}
+	mode := func() string { return tgwebhook.FailureMode(p) }
 	for path, h := range handlers {
-		handlers[path] = untilLoaded(p, h)
+		hook := hookNames[path]
+		handlers[path] = bound.Wrap(hook, m, mode, untilLoaded(p, hook, m, h))
 	}
 	handlers[tgwebhook.ValidateConfigPath] = configValidator(opts, src, m)
 	for path, h := range handlers {
