@@ -327,10 +327,6 @@ func TestWorkloadHandlerRejectsBadInput(t *testing.T) {
 		"empty object":          {`{"uid":"1",` + deploy + `,"namespace":"a","operation":"CREATE"}`, "request.object: object is empty"},
 		"update without old":    {`{"uid":"1",` + deploy + `,"namespace":"a","operation":"UPDATE","object":{"spec":{}}}`, "request.oldObject: object is empty"},
 		"replicas not a number": {`{"uid":"1",` + deploy + `,"namespace":"a","operation":"CREATE","object":{"spec":{"replicas":"3"}}}`, "decode Deployment"},
-		"absurd quantity": {
-			`{"uid":"1",` + deploy + `,"namespace":"a","operation":"CREATE","object":{"spec":{"template":{"spec":{"containers":[{"name":"a","image":"a","resources":{"requests":{"memory":"1E1000000000"}}}]}}}}}`,
-			"spec.template.spec.containers[0].resources.requests memory: quantity out of range",
-		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

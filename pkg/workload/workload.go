@@ -114,9 +114,6 @@ func Decode(gvk metav1.GroupVersionKind, raw []byte) (*Workload, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkQuantities(w); err != nil {
-		return nil, err
-	}
 	return w, nil
 }
 
