@@ -36,11 +36,12 @@ changed(kind, c) if {
 	not unchanged(kind, c)
 }
 
-# unchanged is a lookup in old_images, built once per evaluation: a scan of
-# the old list per container would make an UPDATE quadratic in containers.
+# unchanged is a lookup in old_images, a set built once per evaluation (a
+# complete rule, so its value is cached and indexed): a scan of the old list
+# per container would make an UPDATE quadratic in containers.
 unchanged(kind, c) if old_images[[kind, c.name, object.get(c, "image", "")]]
 
-old_images contains [kind, old.name, object.get(old, "image", "")] if {
+old_images := {[kind, old.name, object.get(old, "image", "")] |
 	some kind in kinds
 	some old in object.get(input, ["oldObject", "spec", kind], [])
 }
