@@ -13,10 +13,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	tgcluster "github.com/tollgate-dev/tollgate/pkg/cluster"
@@ -41,6 +43,7 @@ func cmdFlood(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	ctrl.SetLogger(logr.Discard()) // every shed request logs an error
 	engine, err := policy.New(context.Background(), policies.FS)
 	if err != nil {
 		return err
