@@ -98,7 +98,8 @@ func TestReplicaStartsOnBadConfig(t *testing.T) {
 	if _, body := get(ctx, tg.HealthURL+"/readyz?verbose"); !strings.Contains(body, "config") {
 		t.Errorf("/readyz does not name the config check: %s", body)
 	}
-	if !strings.Contains(tg.Process().Tail(20000), loaderErr) {
+	// The log is JSON, so the quotes of the message are escaped there.
+	if logged := strings.ReplaceAll(tg.Process().Tail(20000), `\"`, `"`); !strings.Contains(logged, loaderErr) {
 		t.Errorf("log does not carry the loader's error %q", loaderErr)
 	}
 	if v, err := tg.MetricSum("tollgate_config_valid"); err != nil || v != 0 {
