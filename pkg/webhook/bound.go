@@ -75,23 +75,28 @@ func (b *Bound) Wrap(hook string, rec Recorder, mode FailureModeOf, next admissi
 			return next.Handle(ctx, req)
 		}
 		ctx, cancel := context.WithTimeout(ctx, b.Deadline)
+		defer cancel()
 		done := make(chan admission.Response, 1)
 		go func() {
 			// The slot is held until the work really stops, so late work
-			// still counts against the bound.
-			defer b.release(req.Namespace)
-			defer cancel()
+			// still counts against the bound; it is free before the answer
+			// is, so a client's next request never finds its own slot taken.
+			var resp admission.Response
 			defer func() {
 				if r := recover(); r != nil {
-					done <- Failed(ctx, rec, hook, mode(), fmt.Errorf("panic in admission: %v", r))
+					resp = Failed(ctx, rec, hook, mode(), fmt.Errorf("panic in admission: %v", r))
 				}
+				b.release(req.Namespace)
+				done <- resp
 			}()
-			done <- next.Handle(ctx, req)
+			resp = next.Handle(ctx, req)
 		}()
 		select {
 		case resp := <-done:
 			return resp
 		case <-ctx.Done():
+			// Only the deadline (or the caller going away) cancels ctx: an
+			// answer the work gives after that is not waited for.
 			b.count(hook, "deadline")
 			return Failed(context.WithoutCancel(ctx), rec, hook, mode(), fmt.Errorf("%w of %s", ErrDeadline, b.Deadline))
 		}

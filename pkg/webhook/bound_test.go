@@ -71,3 +71,21 @@ func TestBoundDeadline(t *testing.T) {
 		t.Errorf("counted %d, want 1", n)
 	}
 }
+
+// TestBoundFastNeverLate: requests that finish at once are never answered
+// as late (a select between "done" and a context cancelled by the same
+// goroutine once picked either at random).
+func TestBoundFastNeverLate(t *testing.T) {
+	fast := admission.HandlerFunc(func(ctx context.Context, r admission.Request) admission.Response { return admission.Allowed("") })
+	late := 0
+	b := &webhook.Bound{Max: 4, Deadline: time.Hour, Overloaded: func(string, string) { late++ }}
+	h := b.Wrap("validate", nil, func() string { return "closed" }, fast)
+	for range 2000 {
+		if resp := h.Handle(context.Background(), req("a")); !resp.Allowed {
+			t.Fatalf("fast request answered %+v", resp.Result)
+		}
+	}
+	if late != 0 {
+		t.Errorf("%d fast requests counted as overloaded", late)
+	}
+}
