@@ -57,6 +57,7 @@ func Apply(pod *corev1.Pod, in Inputs) Result {
 			wrote[i] = true
 		}
 	}
+	res.Warnings = append(res.Warnings, conflictWarnings(pod, srcs, set)...)
 	for i, r := range ctrs {
 		switch {
 		case !wrote[i]:

@@ -50,6 +50,7 @@ func TestEveryMetricIsEmitted(t *testing.T) {
 		"tollgate_reloads_total":                                `tollgate_reloads_total{result="failure"} 1`,
 		"tollgate_reload_last_success_timestamp_seconds":        `tollgate_reload_last_success_timestamp_seconds 1.7e+09`,
 		"tollgate_config_generation":                            `tollgate_config_generation 1`,
+		"tollgate_config_valid":                                 `tollgate_config_valid 0`,
 		"tollgate_serving_certificate_expiry_timestamp_seconds": `tollgate_serving_certificate_expiry_timestamp_seconds 1.8e+09`,
 		"tollgate_cache_synced":                                 `tollgate_cache_synced 1`,
 		"tollgate_webhook_request_duration_seconds":             `tollgate_webhook_request_duration_seconds_count{webhook="/validate-v1-pod"} 1`,

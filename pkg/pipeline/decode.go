@@ -53,6 +53,12 @@ func Decode(ar *admissionv1.AdmissionRequest) (req Request, pod, old *corev1.Pod
 		}
 	}
 	s.pod, s.old = pod, old
+	s.huge = uncomputable(pod)
+	if s.huge == "" && old != nil {
+		if at := uncomputable(old); at != "" {
+			s.huge = "oldObject " + at
+		}
+	}
 	req.sent = s
 	if req.Name == "" {
 		req.Name = pod.Name
@@ -78,9 +84,6 @@ func decodePod(raw runtime.RawExtension, field string) (*corev1.Pod, []byte, err
 	// (from data, policy.Input skips them too). The patch computation treats
 	// their absence as noise, so none is removed.
 	pod.ManagedFields = nil
-	if err := checkQuantities(&pod, field); err != nil {
-		return nil, nil, err
-	}
 	return &pod, data, nil
 }
 
@@ -88,6 +91,17 @@ func decodePod(raw runtime.RawExtension, field string) (*corev1.Pod, []byte, err
 type sent struct {
 	pod, old         *corev1.Pod
 	podJSON, oldJSON []byte
+	// huge names a quantity of pod too large to compute with (see
+	// maxComputable); "" when there is none.
+	huge string
+}
+
+// uncomputable is the field path of a quantity too large to compute with.
+func (s *sent) uncomputable() string {
+	if s == nil {
+		return ""
+	}
+	return s.huge
 }
 
 // jsonOf returns the JSON pod was decoded from, or nil when pod is not a

@@ -82,6 +82,9 @@ func (p *Pipeline) Default(ctx context.Context, req Request, pod *corev1.Pod) (d
 	if !p.defaulted(req) {
 		return defaults.Result{}, nil
 	}
+	if req.sent.uncomputable() != "" {
+		return defaults.Result{}, nil // Validate says why
+	}
 	ctx, span := startSpan(ctx, "tollgate.defaults.apply")
 	req.sent.forget(pod)
 	in, _, err := p.limitInputs(ctx, req.Namespace)
@@ -114,7 +117,11 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 		return verdict.Verdict{}, err
 	}
 	var parts []verdict.Verdict
-	if p.defaulted(req) && !terminating(old) {
+	huge := req.sent.uncomputable()
+	if huge != "" {
+		parts = append(parts, verdict.Verdict{Warnings: []string{skipWarning(huge)}})
+	}
+	if p.defaulted(req) && !terminating(old) && huge == "" {
 		_, span := startSpan(ctx, "tollgate.limits.validate")
 		lv := defaults.Validate(pod, in)
 		if span != nil {
@@ -131,7 +138,7 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 		return verdict.Verdict{}, err
 	}
 	parts = append(parts, pv)
-	if req.SubResource == "" || req.SubResource == "resize" {
+	if (req.SubResource == "" || req.SubResource == "resize") && huge == "" {
 		ctx, span := startSpan(ctx, "tollgate.quota.check")
 		quotas, err := p.facts.Quotas(ctx, req.Namespace)
 		if err != nil {

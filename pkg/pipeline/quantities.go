@@ -7,57 +7,59 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// maxQuantity bounds every resource quantity a Pod may carry. Quantities
-// parse cheaply whatever their exponent, but comparing or adding one like
-// 1E1000000000 takes minutes; nothing real comes near 2^62.
-const maxQuantity = float64(1 << 62)
+// maxComputable bounds the quantities the resource checks compute with.
+// Below it every sum and comparison is exact (resource.Quantity turns to
+// arbitrary precision past int64), and cheap: a value under 10^100 has at
+// most ~110 digits after the API server's rounding to nano units. The API
+// server accepts far larger ones (1E1000000000): adding or comparing those
+// exactly would take minutes, so a Pod carrying one is admitted with its
+// resource checks (defaults, limits, quota prediction) skipped and a warning
+// saying so; the in-tree LimitRanger and ResourceQuota still decide.
+const maxComputable = 1e100
 
-// checkQuantities refuses a Pod whose resources could stall the decisions.
-// The field path is spelled out only for the error, not per container.
-func checkQuantities(pod *corev1.Pod, field string) error {
-	lists := []struct {
+// uncomputable names the first resource quantity of pod at or beyond
+// maxComputable, or returns "" when every one can be computed with.
+func uncomputable(pod *corev1.Pod) string {
+	check := func(where string, r corev1.ResourceRequirements) string {
+		if name := tooLarge(r.Requests); name != "" {
+			return where + ".requests." + name
+		}
+		if name := tooLarge(r.Limits); name != "" {
+			return where + ".limits." + name
+		}
+		return ""
+	}
+	for _, l := range []struct {
 		key string
 		cs  []corev1.Container
-	}{
-		{"initContainers", pod.Spec.InitContainers},
-		{"containers", pod.Spec.Containers},
-	}
-	for _, l := range lists {
+	}{{"initContainers", pod.Spec.InitContainers}, {"containers", pod.Spec.Containers}} {
 		for i := range l.cs {
-			if err := checkRequirements(field, l.cs[i].Resources, func() string {
-				return fmt.Sprintf("spec.%s[%d].resources", l.key, i)
-			}); err != nil {
-				return err
+			if at := check(fmt.Sprintf("spec.%s[%d].resources", l.key, i), l.cs[i].Resources); at != "" {
+				return at
 			}
 		}
 	}
-	for i := range pod.Spec.EphemeralContainers {
-		if err := checkRequirements(field, pod.Spec.EphemeralContainers[i].Resources, func() string {
-			return fmt.Sprintf("spec.ephemeralContainers[%d].resources", i)
-		}); err != nil {
-			return err
-		}
-	}
 	if pod.Spec.Resources != nil {
-		if err := checkRequirements(field, *pod.Spec.Resources, func() string { return "spec.resources" }); err != nil {
-			return err
+		if at := check("spec.resources", *pod.Spec.Resources); at != "" {
+			return at
 		}
 	}
-	return checkList(field, pod.Spec.Overhead, func() string { return "spec.overhead" })
-}
-
-func checkRequirements(field string, r corev1.ResourceRequirements, where func() string) error {
-	if err := checkList(field, r.Requests, func() string { return where() + ".requests" }); err != nil {
-		return err
+	if name := tooLarge(pod.Spec.Overhead); name != "" {
+		return "spec.overhead." + name
 	}
-	return checkList(field, r.Limits, func() string { return where() + ".limits" })
+	return ""
 }
 
-func checkList(field string, list corev1.ResourceList, where func() string) error {
+func tooLarge(list corev1.ResourceList) string {
 	for name, q := range list {
-		if f := q.AsApproximateFloat64(); math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) > maxQuantity {
-			return fmt.Errorf("request.%s: %s %s: quantity out of range", field, where(), name)
+		if f := q.AsApproximateFloat64(); math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) >= maxComputable {
+			return string(name)
 		}
 	}
-	return nil
+	return ""
+}
+
+// skipWarning is the warning on a Pod whose resources are not checked.
+func skipWarning(at string) string {
+	return fmt.Sprintf("%s is too large for Tollgate to compute with (10^100 or more): its resource defaults, limits and quota prediction were skipped; the in-tree LimitRanger and ResourceQuota still apply", at)
 }

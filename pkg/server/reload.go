@@ -28,6 +28,7 @@ type reloader struct {
 	pipeline *pipeline.Pipeline
 	metrics  *metrics.Metrics
 	certDir  string
+	loaded   *loadStatus
 }
 
 // settle is how long changes must stop before a reload: a ConfigMap update
@@ -125,11 +126,13 @@ func (r *reloader) reload(ctx context.Context) {
 	log := ctrl.Log.WithName("reload")
 	st, err := loader.Load(ctx, r.sources)
 	if err != nil {
+		r.loaded.failed(err)
 		r.metrics.Reloaded(false, 0)
 		log.Error(err, "reload refused; the previous config and policies stay in force")
 		return
 	}
 	r.pipeline.Swap(st)
+	r.loaded.failed(nil)
 	r.metrics.Reloaded(true, float64(time.Now().Unix()))
 	log.Info("config and policies reloaded", "policies", st.Policies.Policies())
 	logReplacements(log, r.metrics, st.Policies)

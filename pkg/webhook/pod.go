@@ -5,7 +5,6 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"go.opentelemetry.io/otel/trace"
@@ -47,7 +46,7 @@ func (m *PodMutator) Handle(ctx context.Context, ar admission.Request) admission
 func (m *PodMutator) handle(ctx context.Context, ar admission.Request) admission.Response {
 	req, pod, _, err := pipeline.Decode(&ar.AdmissionRequest)
 	if err != nil {
-		return badRequest(ctx, m.Recorder, "mutate", err)
+		return Failed(ctx, m.Recorder, "mutate", "", err)
 	}
 	if pod == nil {
 		return admission.Allowed("")
@@ -57,7 +56,7 @@ func (m *PodMutator) handle(ctx context.Context, ar admission.Request) admission
 	mutated := defaults.Writable(pod)
 	res, err := m.Pipeline.Default(ctx, req, mutated)
 	if err != nil {
-		return malfunction(ctx, m.Recorder, "mutate", err)
+		return Failed(ctx, m.Recorder, "mutate", "", err)
 	}
 	record(m.Recorder, "mutate", nil, res.Warnings)
 	if !res.Changed {
@@ -65,7 +64,7 @@ func (m *PodMutator) handle(ctx context.Context, ar admission.Request) admission
 	}
 	ops, err := pipeline.PatchWritten(ar.Object.Raw, pod, mutated, res.Wrote)
 	if err != nil {
-		return malfunction(ctx, m.Recorder, "mutate", err)
+		return Failed(ctx, m.Recorder, "mutate", "", err)
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("defaults applied", "operations", len(ops))
 	return admission.Patched("", ops...).WithWarnings(res.Warnings...)
@@ -87,14 +86,14 @@ func (v *PodValidator) Handle(ctx context.Context, ar admission.Request) admissi
 func (v *PodValidator) handle(ctx context.Context, ar admission.Request) admission.Response {
 	req, pod, old, err := pipeline.Decode(&ar.AdmissionRequest)
 	if err != nil {
-		return badRequest(ctx, v.Recorder, "validate", err)
+		return Failed(ctx, v.Recorder, "validate", FailureMode(v.Pipeline), err)
 	}
 	if pod == nil {
 		return admission.Allowed("")
 	}
 	out, err := v.Pipeline.Validate(ctx, req, pod, old)
 	if err != nil {
-		return malfunction(ctx, v.Recorder, "validate", err)
+		return Failed(ctx, v.Recorder, "validate", FailureMode(v.Pipeline), err)
 	}
 	record(v.Recorder, "validate", out.Reasons, out.Warnings)
 	if out.Allowed() {
@@ -136,26 +135,13 @@ func Reasons(resp *admissionv1.AdmissionResponse) []verdict.Reason {
 	return out
 }
 
-func badRequest(ctx context.Context, rec Recorder, hook string, err error) admission.Response {
-	ctrl.LoggerFrom(ctx).Info("bad admission request", "error", err.Error())
-	if rec != nil {
-		rec.Malfunction(hook)
+// FailureMode is the Pod validating webhook's failure mode in force;
+// closed when no config is loaded.
+func FailureMode(p *pipeline.Pipeline) string {
+	if st := p.State(); st != nil && st.Config != nil {
+		return st.Config.Policies.FailureMode
 	}
-	return admission.Errored(http.StatusBadRequest, err)
-}
-
-// malfunction is an error in Tollgate or its facts, not a denial: the
-// webhook's failurePolicy decides what the API server does with it.
-func malfunction(ctx context.Context, rec Recorder, hook string, err error) admission.Response {
-	ctrl.LoggerFrom(ctx).Error(err, "admission decision failed")
-	if rec != nil {
-		rec.Malfunction(hook)
-	}
-	code := int32(http.StatusInternalServerError)
-	if errors.Is(err, context.DeadlineExceeded) {
-		code = http.StatusGatewayTimeout
-	}
-	return admission.Errored(code, err)
+	return "closed"
 }
 
 func record(rec Recorder, hook string, reasons []verdict.Reason, warnings []string) {

@@ -43,11 +43,11 @@ func (v *WorkloadValidator) Handle(ctx context.Context, ar admission.Request) ad
 func (v *WorkloadValidator) handle(ctx context.Context, ar admission.Request) admission.Response {
 	req, err := workload.DecodeRequest(&ar.AdmissionRequest)
 	if err != nil {
-		return badRequest(ctx, v.Recorder, "validate-workloads", err)
+		return Failed(ctx, v.Recorder, "validate-workloads", "", err)
 	}
 	out, err := workload.Review(ctx, WorkloadEnv(v.Pipeline.State(), v.Facts, v.Targets, v.OwnNamespace), req)
 	if err != nil {
-		return malfunction(ctx, v.Recorder, "validate-workloads", err)
+		return Failed(ctx, v.Recorder, "validate-workloads", "", err)
 	}
 	record(v.Recorder, "validate-workloads", out.Reasons, out.Warnings)
 	if out.Allowed() {

@@ -7,21 +7,26 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// quantityBound is the largest magnitude a template's resource quantity may
-// have. Parsing 1E1000000000 is cheap, comparing or multiplying it is not;
-// nothing real comes near 2^62, so such a template is a bad request.
-const quantityBound = float64(1 << 62)
+// maxComputable bounds the quantities the workload checks compute with, as
+// the Pod webhook does (pkg/pipeline): below 10^100 arithmetic is exact and
+// cheap; a template with a larger quantity (the API server accepts up to
+// E2147483647) has its limits and quota checks skipped, with a warning.
+const maxComputable = 1e100
 
-// checkQuantities refuses a template whose resources would stall the
-// arithmetic (the Pod decoder refuses such Pods the same way).
-func checkQuantities(w *Workload) error {
-	if w.Template == nil {
-		return nil
+// uncomputable names the first quantity of the template at or beyond
+// maxComputable, or returns "".
+func uncomputable(w *Workload) string {
+	if w == nil || w.Template == nil {
+		return ""
 	}
 	spec := &w.Template.Spec
-	lists := map[string]corev1.ResourceList{"spec.overhead": spec.Overhead}
+	type list struct {
+		where string
+		l     corev1.ResourceList
+	}
+	lists := []list{{"spec.overhead", spec.Overhead}}
 	add := func(where string, r corev1.ResourceRequirements) {
-		lists[where+".requests"], lists[where+".limits"] = r.Requests, r.Limits
+		lists = append(lists, list{where + ".requests", r.Requests}, list{where + ".limits", r.Limits})
 	}
 	for i, c := range spec.InitContainers {
 		add(fmt.Sprintf("spec.initContainers[%d].resources", i), c.Resources)
@@ -32,12 +37,12 @@ func checkQuantities(w *Workload) error {
 	if spec.Resources != nil {
 		add("spec.resources", *spec.Resources)
 	}
-	for where, list := range lists {
-		for name, q := range list {
-			if f := q.AsApproximateFloat64(); math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) > quantityBound {
-				return fmt.Errorf("%s.%s %s: quantity out of range", w.TemplatePath, where, name)
+	for _, l := range lists {
+		for name, q := range l.l {
+			if f := q.AsApproximateFloat64(); math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) >= maxComputable {
+				return fmt.Sprintf("%s.%s.%s", w.TemplatePath, l.where, name)
 			}
 		}
 	}
-	return nil
+	return ""
 }

@@ -36,10 +36,14 @@ changed(kind, c) if {
 	not unchanged(kind, c)
 }
 
-unchanged(kind, c) if {
+# unchanged is a lookup in old_images, a set built once per evaluation (a
+# complete rule, so its value is cached and indexed): a scan of the old list
+# per container would make an UPDATE quadratic in containers.
+unchanged(kind, c) if old_images[[kind, c.name, object.get(c, "image", "")]]
+
+old_images := {[kind, old.name, object.get(old, "image", "")] |
+	some kind in kinds
 	some old in object.get(input, ["oldObject", "spec", kind], [])
-	old.name == c.name
-	object.get(old, "image", "") == object.get(c, "image", "")
 }
 
 # images holds one entry per image a policy must check, from every place a
