@@ -60,7 +60,7 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&opts.ConfigFile, "config", "", "Tollgate config file (hot reloaded); empty uses the built-in defaults")
 	f.StringArrayVar(&opts.PolicyDirs, "policies", nil, "extra directory of .rego policies (repeatable; hot reloaded)")
 	f.BoolVar(&opts.NoBuiltinPolicies, "no-builtin-policies", false, "do not load the policies shipped in the binary")
-	f.IntVar(&opts.MaxInFlight, "max-inflight", 16, "requests evaluated at once by this replica, at most a quarter of them from one namespace; more are answered at once as a malfunction (0: no cap)")
+	f.IntVar(&opts.MaxInFlight, "max-inflight", 16, "requests evaluated at once by this replica, at most a quarter of them from one namespace; more wait for a slot within the deadline, then are answered as a malfunction (0: no cap)")
 	f.DurationVar(&opts.Deadline, "deadline", 4*time.Second, "server-side deadline of one admission request, to keep below the webhook's timeoutSeconds; a late request is answered as a malfunction (0: none)")
 	f.StringVar(&opts.ConfigConfigMap, "config-configmap", "", "ConfigMap in --namespace mounted as --config: /validate-config refuses edits of it that would not load")
 	f.StringVar(&opts.PoliciesConfigMap, "policies-configmap", "", "ConfigMap in --namespace mounted as the first --policies directory: /validate-config refuses edits of it that would not load")

@@ -12,50 +12,82 @@ import (
 // Bound caps the work of one replica: at most Max requests evaluated at
 // once, of which at most a quarter from one namespace (so one tenant's
 // flood of large dry-run Pods cannot take every slot from the others), and
-// a deadline per request safely below the webhook timeout. A request over
-// either limit gets the malfunction answer of its webhook (Failed) at once,
-// instead of queueing until the API server gives up on it.
+// a deadline per request safely below the webhook timeout. A request with
+// no free slot waits for one, within its deadline: a burst of creates from
+// one ReplicaSet is served a few at a time instead of answered as a fault,
+// and a flooding client is slowed down instead of told at once to send the
+// next request. A request that gets no slot before its deadline, or that
+// is still running at it, gets the malfunction answer of its webhook
+// (Failed), before the API server gives up on it.
 type Bound struct {
 	Max      int
 	Deadline time.Duration
 	// Overloaded counts shed and late requests (metrics); may be nil.
 	Overloaded func(hook, reason string)
 
-	once   sync.Once
-	mu     sync.Mutex
-	total  int
-	perNS  map[string]int
-	nsCap  int
-	active bool
+	once  sync.Once
+	total chan struct{}
+	nsCap int
+	mu    sync.Mutex
+	perNS map[string]*nsSlots
+}
+
+// nsSlots are one namespace's slots; users counts the requests holding or
+// waiting for one, so the entry is dropped when idle (namespace names come
+// from the request and must not grow the map without bound).
+type nsSlots struct {
+	sem   chan struct{}
+	users int
 }
 
 func (b *Bound) init() {
 	b.once.Do(func() {
-		b.perNS = map[string]int{}
+		if b.Max > 0 {
+			b.total = make(chan struct{}, b.Max)
+		}
 		b.nsCap = max(1, b.Max/4)
-		b.active = b.Max > 0
+		b.perNS = map[string]*nsSlots{}
 	})
 }
 
-// acquire takes a slot for namespace ns, or reports that none is free.
-func (b *Bound) acquire(ns string) bool {
+func (b *Bound) join(ns string) *nsSlots {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.total >= b.Max || b.perNS[ns] >= b.nsCap {
-		return false
+	s := b.perNS[ns]
+	if s == nil {
+		s = &nsSlots{sem: make(chan struct{}, b.nsCap)}
+		b.perNS[ns] = s
 	}
-	b.total++
-	b.perNS[ns]++
-	return true
+	s.users++
+	return s
 }
 
-func (b *Bound) release(ns string) {
+func (b *Bound) leave(ns string, s *nsSlots) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.total--
-	if b.perNS[ns]--; b.perNS[ns] <= 0 {
+	if s.users--; s.users == 0 {
 		delete(b.perNS, ns)
 	}
+}
+
+// acquire waits for a slot of namespace ns and one of the replica, until
+// ctx ends; it returns the release function, or false when none came.
+func (b *Bound) acquire(ctx context.Context, ns string) (func(), bool) {
+	s := b.join(ns)
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		b.leave(ns, s)
+		return nil, false
+	}
+	select {
+	case b.total <- struct{}{}:
+	case <-ctx.Done():
+		<-s.sem
+		b.leave(ns, s)
+		return nil, false
+	}
+	return func() { <-b.total; <-s.sem; b.leave(ns, s) }, true
 }
 
 // Wrap bounds next, the handler of webhook hook; mode gives the failure
@@ -63,19 +95,22 @@ func (b *Bound) release(ns string) {
 func (b *Bound) Wrap(hook string, rec Recorder, mode FailureModeOf, next admission.Handler) admission.Handler {
 	b.init()
 	return admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
-		if !b.active {
+		if b.total == nil && b.Deadline <= 0 {
 			return next.Handle(ctx, req)
 		}
-		if !b.acquire(req.Namespace) {
-			b.count(hook, "shed")
-			return Failed(ctx, rec, hook, mode(), fmt.Errorf("%w (%d at once, %d per namespace)", ErrShed, b.Max, b.nsCap))
+		if b.Deadline > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, b.Deadline)
+			defer cancel()
 		}
-		if b.Deadline <= 0 {
-			defer b.release(req.Namespace)
-			return next.Handle(ctx, req)
+		release := func() {}
+		if b.total != nil {
+			var ok bool
+			if release, ok = b.acquire(ctx, req.Namespace); !ok {
+				b.count(hook, "shed")
+				return Failed(context.WithoutCancel(ctx), rec, hook, mode(), fmt.Errorf("%w (%d at once, %d per namespace, none free within the deadline)", ErrShed, b.Max, b.nsCap))
+			}
 		}
-		ctx, cancel := context.WithTimeout(ctx, b.Deadline)
-		defer cancel()
 		done := make(chan admission.Response, 1)
 		go func() {
 			// The slot is held until the work really stops, so late work
@@ -86,7 +121,7 @@ func (b *Bound) Wrap(hook string, rec Recorder, mode FailureModeOf, next admissi
 				if r := recover(); r != nil {
 					resp = Failed(ctx, rec, hook, mode(), fmt.Errorf("panic in admission: %v", r))
 				}
-				b.release(req.Namespace)
+				release()
 				done <- resp
 			}()
 			resp = next.Handle(ctx, req)

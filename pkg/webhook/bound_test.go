@@ -17,9 +17,9 @@ func req(ns string) admission.Request {
 	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{Namespace: ns}}
 }
 
-// TestBoundSheds: with every slot of one namespace busy, that namespace's
-// next request is shed with the webhook's malfunction answer and counted,
-// while another namespace is still served.
+// TestBoundSheds: with every slot of one namespace busy until past the
+// deadline, that namespace's next request is shed with the webhook's
+// malfunction answer and counted, while another namespace is still served.
 func TestBoundSheds(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{}, 8)
@@ -30,7 +30,7 @@ func TestBoundSheds(t *testing.T) {
 	})
 	var mu sync.Mutex
 	counted := map[string]int{}
-	b := &webhook.Bound{Max: 4, Deadline: time.Minute, Overloaded: func(hook, reason string) { mu.Lock(); counted[hook+"/"+reason]++; mu.Unlock() }}
+	b := &webhook.Bound{Max: 4, Deadline: 50 * time.Millisecond, Overloaded: func(hook, reason string) { mu.Lock(); counted[hook+"/"+reason]++; mu.Unlock() }}
 	closed := func() string { return "closed" }
 	validate := b.Wrap("validate", nil, closed, slow)
 	mutate := b.Wrap("mutate", nil, closed, slow)
@@ -87,5 +87,38 @@ func TestBoundFastNeverLate(t *testing.T) {
 	}
 	if late != 0 {
 		t.Errorf("%d fast requests counted as overloaded", late)
+	}
+}
+
+// TestBoundBurstWaits: a burst from one namespace larger than its share
+// (a ReplicaSet creating Pods at once) waits for slots and is served, not
+// answered as a fault.
+func TestBoundBurstWaits(t *testing.T) {
+	work := admission.HandlerFunc(func(ctx context.Context, r admission.Request) admission.Response {
+		time.Sleep(2 * time.Millisecond)
+		return admission.Allowed("")
+	})
+	overloaded := 0
+	var mu sync.Mutex
+	b := &webhook.Bound{Max: 4, Deadline: 10 * time.Second, Overloaded: func(string, string) { mu.Lock(); overloaded++; mu.Unlock() }}
+	h := b.Wrap("validate", nil, func() string { return "closed" }, work)
+	var wg sync.WaitGroup
+	denied := make(chan string, 12)
+	for range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if resp := h.Handle(context.Background(), req("burst")); !resp.Allowed {
+				denied <- resp.Result.Message
+			}
+		}()
+	}
+	wg.Wait()
+	close(denied)
+	for m := range denied {
+		t.Errorf("burst request denied: %s", m)
+	}
+	if overloaded != 0 {
+		t.Errorf("%d burst requests counted as overloaded", overloaded)
 	}
 }
