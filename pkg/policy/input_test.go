@@ -108,3 +108,22 @@ warn contains sprintf("name=%v", [input.object.metadata.name])
 		})
 	}
 }
+
+// TestParseSentManyDuplicates: an object with more keys than the small-object
+// path takes (labels a tenant wrote) keeps the last of each duplicate, in
+// first-seen order of the survivors, as encoding/json and the API server do.
+func TestParseSentManyDuplicates(t *testing.T) {
+	doc := `{"metadata":{"labels":{"a":"1","b":"1","c":"1","d":"1","e":"1","a":"2","f":"1","g":"1","h":"1","i":"1","b":"2","j":"1","a":"3"}}}`
+	got, err := parseSent([]byte(doc), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ast.MustParseTerm(`{"metadata":{"labels":{"a":"3","b":"2","c":"1","d":"1","e":"1","f":"1","g":"1","h":"1","i":"1","j":"1"}}}`)
+	if got.Value.Compare(want.Value) != 0 {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+	labels, _ := got.Value.(ast.Object).Get(ast.StringTerm("metadata")).Value.(ast.Object).Get(ast.StringTerm("labels")).Value.(ast.Object)
+	if labels.Len() != 10 {
+		t.Errorf("labels object has %d keys, want 10 (duplicates dropped)", labels.Len())
+	}
+}
