@@ -17,7 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	resourcehelper "k8s.io/component-helpers/resource"
 
-	"github.com/tollgate-dev/tollgate/pkg/imageref"
+	"github.com/tollgate-dev/tollgate/pkg/podimages"
 )
 
 // Pod defaults pod in place.
@@ -61,17 +61,10 @@ func container(c *corev1.Container) {
 	terminationMessage(&c.TerminationMessagePath, &c.TerminationMessagePolicy)
 }
 
-// pullPolicy is Always for the tag latest (written, or implied by a
-// reference with neither tag nor digest), else IfNotPresent; an unparsable
-// reference has no tag, so IfNotPresent, as upstream.
+// pullPolicy fills an empty pull policy with the API server's default,
+// the same rule podimages reports as an image's effective policy.
 func pullPolicy(p *corev1.PullPolicy, image string) {
-	if *p != "" {
-		return
-	}
-	*p = corev1.PullIfNotPresent
-	if ref, err := imageref.Parse(image); err == nil && ref.Tag == imageref.DefaultTag {
-		*p = corev1.PullAlways
-	}
+	*p = podimages.EffectivePullPolicy(image, *p)
 }
 
 func terminationMessage(path *string, policy *corev1.TerminationMessagePolicy) {
