@@ -102,21 +102,22 @@ func replacements(all []parsed, owner map[string]int) []Replacement {
 			first[pkg] = m.source
 		}
 	}
-	byPkg := map[string]*Replacement{}
+	// Indexes, not pointers, into out: appending may move its elements.
+	byPkg := map[string]int{}
 	var out []Replacement
 	for _, m := range all {
 		pkg := m.mod.Package.Path.String()
 		if first[pkg] == owner[pkg] || m.source != owner[pkg] || copied[m] {
 			continue
 		}
-		r := byPkg[pkg]
-		if r == nil {
+		i, ok := byPkg[pkg]
+		if !ok {
 			name, _, _ := policyName(m.mod.Package.Path)
 			out = append(out, Replacement{Package: pkg[len("data."):], Policy: name})
-			r = &out[len(out)-1]
-			byPkg[pkg] = r
+			i = len(out) - 1
+			byPkg[pkg] = i
 		}
-		r.Files = append(r.Files, m.path)
+		out[i].Files = append(out[i].Files, m.path)
 	}
 	slices.SortFunc(out, func(a, b Replacement) int { return strings.Compare(a.Package, b.Package) })
 	return out

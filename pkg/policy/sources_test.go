@@ -100,3 +100,27 @@ func TestUnchangedCopyIsNoReplacement(t *testing.T) {
 		t.Errorf("Replacements = %+v, want none", r)
 	}
 }
+
+// Several replaced packages, each by several files (met in interleaved
+// order), are all reported with every one of their files.
+func TestReplacementsListEveryFile(t *testing.T) {
+	mine := mapFS(map[string]string{
+		"ar/a.rego": "package tollgate.allowed_registries\n\ndeny contains \"a\" if false\n",
+		"zz.rego":   "package tollgate.allowed_registries\n\ndeny contains \"b\" if false\n",
+		"dt/a.rego": "package tollgate.disallowed_tags\n\ndeny contains \"a\" if false\n",
+		"dt/b.rego": "package tollgate.disallowed_tags\n\ndeny contains \"b\" if false\n",
+	})
+	e, err := New(t.Context(), policies.FS, mine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.Replacements()
+	if len(got) != 2 {
+		t.Fatalf("Replacements = %+v, want 2", got)
+	}
+	for _, r := range got {
+		if len(r.Files) != 2 {
+			t.Errorf("%s replaced by %v, want both of its files", r.Package, r.Files)
+		}
+	}
+}
