@@ -121,9 +121,13 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 	if huge != "" {
 		parts = append(parts, verdict.Verdict{Warnings: []string{skipWarning(huge)}})
 	}
-	if p.defaulted(req) && !terminating(old) && huge == "" {
+	if p.defaulted(req) && !terminating(old) {
 		_, span := startSpan(ctx, "tollgate.limits.validate")
-		lv := defaults.Validate(pod, in)
+		checked := pod
+		if huge != "" {
+			checked = clamped(pod)
+		}
+		lv := defaults.Validate(checked, in)
 		if span != nil {
 			span.SetAttributes(outcome("tollgate.limits.outcome", lv))
 			endSpan(span, nil)

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // maxComputable bounds the quantities the resource checks compute with.
@@ -12,54 +13,83 @@ import (
 // arbitrary precision past int64), and cheap: a value under 10^100 has at
 // most ~110 digits after the API server's rounding to nano units. The API
 // server accepts far larger ones (1E1000000000): adding or comparing those
-// exactly would take minutes, so a Pod carrying one is admitted with its
-// resource checks (defaults, limits, quota prediction) skipped and a warning
-// saying so; the in-tree LimitRanger and ResourceQuota still decide.
+// exactly would take minutes, so for a Pod carrying one Tollgate skips its
+// defaults and quota prediction (the in-tree ResourceQuota still decides),
+// checks its limits with the value clamped to 10^99, and warns.
 const maxComputable = 1e100
 
 // uncomputable names the first resource quantity of pod at or beyond
 // maxComputable, or returns "" when every one can be computed with.
 func uncomputable(pod *corev1.Pod) string {
-	check := func(where string, r corev1.ResourceRequirements) string {
-		if name := tooLarge(r.Requests); name != "" {
-			return where + ".requests." + name
+	first := ""
+	resourceLists(pod, func(where string, list corev1.ResourceList) {
+		if first != "" {
+			return
 		}
-		if name := tooLarge(r.Limits); name != "" {
-			return where + ".limits." + name
-		}
-		return ""
-	}
-	for _, l := range []struct {
-		key string
-		cs  []corev1.Container
-	}{{"initContainers", pod.Spec.InitContainers}, {"containers", pod.Spec.Containers}} {
-		for i := range l.cs {
-			if at := check(fmt.Sprintf("spec.%s[%d].resources", l.key, i), l.cs[i].Resources); at != "" {
-				return at
+		var found corev1.ResourceName // the first by name, for a stable answer
+		for name, q := range list {
+			if tooLarge(q) && (found == "" || name < found) {
+				found = name
 			}
 		}
-	}
-	if pod.Spec.Resources != nil {
-		if at := check("spec.resources", *pod.Spec.Resources); at != "" {
-			return at
+		if found != "" {
+			first = where + "." + string(found)
 		}
-	}
-	if name := tooLarge(pod.Spec.Overhead); name != "" {
-		return "spec.overhead." + name
-	}
-	return ""
+	})
+	return first
 }
 
-func tooLarge(list corev1.ResourceList) string {
-	for name, q := range list {
-		if f := q.AsApproximateFloat64(); math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) >= maxComputable {
-			return string(name)
-		}
+// clampedValue stands in for a quantity too large to compute with when
+// limits are checked: above any max a LimitRange or profile can sensibly
+// set, yet exact and cheap to compare.
+var clampedValue = resource.MustParse("1e99")
+
+// clamped returns pod, or a copy in which every quantity at or beyond
+// maxComputable is clampedValue. Checking limits on it keeps a huge value
+// from walking around a max that only Tollgate enforces (a profile's):
+// it still exceeds the max, and a resource it leaves without a limit
+// still lacks one.
+func clamped(pod *corev1.Pod) *corev1.Pod {
+	if pod == nil || uncomputable(pod) == "" {
+		return pod
 	}
-	return ""
+	c := pod.DeepCopy()
+	resourceLists(c, func(_ string, list corev1.ResourceList) {
+		for name, q := range list {
+			if tooLarge(q) {
+				list[name] = clampedValue.DeepCopy()
+			}
+		}
+	})
+	return c
+}
+
+// resourceLists calls fn with every resource list of pod that decisions
+// read, and its field path: requests and limits of init containers,
+// containers and the pod, then its overhead.
+func resourceLists(pod *corev1.Pod, fn func(where string, list corev1.ResourceList)) {
+	both := func(where string, r *corev1.ResourceRequirements) {
+		fn(where+".requests", r.Requests)
+		fn(where+".limits", r.Limits)
+	}
+	for i := range pod.Spec.InitContainers {
+		both(fmt.Sprintf("spec.initContainers[%d].resources", i), &pod.Spec.InitContainers[i].Resources)
+	}
+	for i := range pod.Spec.Containers {
+		both(fmt.Sprintf("spec.containers[%d].resources", i), &pod.Spec.Containers[i].Resources)
+	}
+	if pod.Spec.Resources != nil {
+		both("spec.resources", pod.Spec.Resources)
+	}
+	fn("spec.overhead", pod.Spec.Overhead)
+}
+
+func tooLarge(q resource.Quantity) bool {
+	f := q.AsApproximateFloat64()
+	return math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) >= maxComputable
 }
 
 // skipWarning is the warning on a Pod whose resources are not checked.
 func skipWarning(at string) string {
-	return fmt.Sprintf("%s is too large for Tollgate to compute with (10^100 or more): its resource defaults, limits and quota prediction were skipped; the in-tree LimitRanger and ResourceQuota still apply", at)
+	return fmt.Sprintf("%s is too large for Tollgate to compute with (10^100 or more): its resource defaults and quota prediction were skipped and its limits checked as if it were 10^99; the in-tree LimitRanger and ResourceQuota still apply", at)
 }
