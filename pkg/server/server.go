@@ -139,7 +139,8 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 		hook := hookNames[path]
 		handlers[path] = bound.Wrap(hook, m, mode, untilLoaded(p, hook, m, h))
 	}
-	handlers[tgwebhook.ValidateConfigPath] = configValidator(opts, src, m)
+	// Compiling a ConfigMap's policies is work a caller can ask for too: bounded like the rest.
+	handlers[tgwebhook.ValidateConfigPath] = bound.Wrap("validate-config", m, mode, configValidator(opts, src, m))
 	for path, h := range handlers {
 		var hook http.Handler = &admission.Webhook{Handler: h}
 		if opts.Tracer != nil {
