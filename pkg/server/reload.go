@@ -58,6 +58,13 @@ func (r *reloader) Start(ctx context.Context) error {
 		}
 	}
 	r.recordCert()
+	// The manager starts the reloader only once its caches have synced; a
+	// file fixed before the watches above existed sent no event. A replica
+	// still without a config tries once more now, or it could stay unready
+	// on a file that loads.
+	if r.pipeline.State() == nil {
+		r.reload(ctx)
+	}
 	var timer <-chan time.Time
 	for {
 		select {
