@@ -43,7 +43,7 @@ func TestChartRendersValidObjects(t *testing.T) {
 		"certManager": nil,
 		"provided":    {"tls.mode=provided", "tls.secretName=tollgate-tls", "tls.caBundle=" + caBundle},
 	} {
-		args := []string{"template", "tollgate", chart, "--namespace", "tollgate-system"}
+		args := []string{"template", "tollgate", chart, "--namespace", "tollgate-system", "--no-hooks"}
 		for _, s := range sets {
 			args = append(args, "--set", s)
 		}
