@@ -56,7 +56,7 @@ func TestURLMode(t *testing.T) {
 	t.Parallel()
 	pemCA := testCA(t)
 	b64 := base64.StdEncoding.EncodeToString(pemCA)
-	out, stderr, err := helm(t, "template", "t", "charts/tollgate",
+	out, stderr, err := helm(t, "template", "t", "charts/tollgate", "--no-hooks",
 		"--set", "tls.mode=url", "--set", "webhook.url=https://127.0.0.1:19443/", "--set", "tls.caBundle="+b64)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
@@ -336,7 +336,7 @@ config:
 
 func TestReleaseNaming(t *testing.T) {
 	t.Parallel()
-	out, stderr, err := helm(t, "template", "edge", "charts/tollgate", "--namespace", "policy")
+	out, stderr, err := helm(t, "template", "edge", "charts/tollgate", "--namespace", "policy", "--no-hooks")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
