@@ -28,9 +28,9 @@ chart-template: helm
 certs:
 	go run ./certs/gen -out $(CERTS_OUT) -hosts $(CERTS_HOSTS)
 
-## image-check: build the binary as the Dockerfile does; check it is static and runs unprivileged on a read-only dir
-image-check:
-	TOLLGATE_IMAGE_CHECK=1 go test -count=1 -timeout 30m -run 'TestDocker|TestImageBinary' -v ./test/chart/...
+## image-check: build the binary as the Dockerfile does; check it is static and runs unprivileged on a read-only dir, and that `make image` agrees with the Dockerfile
+image-check: image
+	TOLLGATE_IMAGE_CHECK=1 TOLLGATE_IMAGE_TAR=$(CURDIR)/$(IMAGE_TAR) go test -count=1 -timeout 30m -run 'TestDocker|TestImageBinary|TestImageTarball' -v ./test/chart/...
 
 ## dockerfile-lint: lint the Dockerfile (hadolint is not packaged for Debian; this uses dockerfile-utils from npm)
 dockerfile-lint:

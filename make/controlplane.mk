@@ -36,8 +36,8 @@ E2E_RUN      ?=
 E2E_FLAGS    ?=
 
 # Everything the harness needs to find, passed down to `go test` and `go run`.
-HARNESS_ENV := TOLLGATE_CONTROLPLANE_BIN=$(CONTROLPLANE_BIN) TOLLGATE_BIN=$(TOLLGATE_BIN) \
-	TOLLGATE_HELM=$(HELM) TOLLGATE_CACHE=$(CACHE_DIR)
+HARNESS_ENV = TOLLGATE_CONTROLPLANE_BIN=$(CONTROLPLANE_BIN) TOLLGATE_BIN=$(TOLLGATE_BIN) \
+	TOLLGATE_HELM=$(HELM) TOLLGATE_CACHE=$(CACHE_DIR) TOLLGATE_CERTMANAGER_BIN=$(CERTMANAGER_BIN)
 
 .PHONY: controlplane helm demo demo-once e2e
 
@@ -88,5 +88,5 @@ demo-once: build controlplane helm
 	@$(HARNESS_ENV) DEMO_EXIT=1 $(DEMO_BIN)
 
 ## e2e: end-to-end tests against a real local control plane
-e2e: build controlplane helm
+e2e: build controlplane helm certmanager
 	$(HARNESS_ENV) go test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) $(if $(E2E_RUN),-run '$(E2E_RUN)') $(E2E_FLAGS) ./test/e2e/...

@@ -22,13 +22,13 @@ registries := object.get(input.parameters, "registries", [])
 
 deny contains result if {
 	count(registries) > 0
-	some c in pod.containers
+	some c in pod.images
 	ref := tollgate.image.parse(c.image)
 	ref.valid
 	not allowed(c.image)
 	result := {
 		"msg": sprintf("%s image %q is not from an allowed registry (allowed: %s)", [pod.describe(c), c.image, concat(", ", registries)]),
-		"path": sprintf("%s.image", [c.path]),
+		"path": c.path,
 	}
 }
 

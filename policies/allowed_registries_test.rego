@@ -66,3 +66,38 @@ test_parameter_errors if {
 	some e in errs
 	startswith(e, "registries[1]: ")
 }
+
+volume_pod(ref) := {
+	"request": {"operation": "CREATE"},
+	"object": {"spec": {
+		"containers": [{"name": "app", "image": "nginx:1.25"}],
+		"volumes": [{"name": "cfg", "configMap": {"name": "x"}}, {"name": "payload", "image": {"reference": ref}}],
+	}},
+	"parameters": {"registries": ["docker.io/library"]},
+}
+
+test_image_volume_from_other_registry_denied if {
+	results := allowed_registries.deny with input as volume_pod("evil.example.com/payload:latest")
+	results == {{
+		"msg": `image volume "payload" image "evil.example.com/payload:latest" is not from an allowed registry (allowed: docker.io/library)`,
+		"path": "spec.volumes[1].image.reference",
+	}}
+}
+
+test_image_volume_from_allowed_registry_passes if {
+	count(allowed_registries.deny) == 0 with input as volume_pod("busybox:1.36")
+}
+
+test_invalid_image_volume_denied if {
+	results := allowed_registries.deny with input as volume_pod("Evil")
+	some r in results
+	r.path == "spec.volumes[1].image.reference"
+	contains(r.msg, `image volume "payload" image "Evil" is not a valid image reference`)
+}
+
+test_tag_pattern_refuses_other_digest if {
+	count(msgs(
+		[sprintf("ghcr.io/acme/app:v1.2.3@sha256:%s", [concat("", ["f" | some _ in numbers.range(1, 64)])])],
+		{"registries": ["ghcr.io/acme/app:v1.2.3"]},
+	)) == 1
+}

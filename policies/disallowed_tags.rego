@@ -21,7 +21,7 @@ metadata := {
 tags := object.get(input.parameters, "tags", ["latest"])
 
 deny contains result if {
-	some c in pod.containers
+	some c in pod.images
 	ref := tollgate.image.parse(c.image)
 	ref.valid
 	ref.tag in tags
@@ -29,7 +29,7 @@ deny contains result if {
 		"msg": sprintf("%s image %q uses tag %q%s, which is not allowed (disallowed tags: %s); %s", [
 			pod.describe(c), c.image, ref.tag, implicit(ref), concat(", ", tags), hint(ref),
 		]),
-		"path": sprintf("%s.image", [c.path]),
+		"path": c.path,
 	}
 }
 

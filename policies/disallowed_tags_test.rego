@@ -59,3 +59,14 @@ test_init_container_checked if {
 	}
 	{r.path | some r in results} == {"spec.initContainers[0].image"}
 }
+
+test_image_volume_latest_denied if {
+	results := disallowed_tags.deny with input as {
+		"request": {"operation": "CREATE"},
+		"object": {"spec": {"containers": [], "volumes": [{"name": "v", "image": {"reference": "ghcr.io/acme/data"}}]}},
+		"parameters": {},
+	}
+	some r in results
+	r.path == "spec.volumes[0].image.reference"
+	startswith(r.msg, `image volume "v" image "ghcr.io/acme/data" uses tag "latest" (implicit`)
+}

@@ -6,7 +6,7 @@ import data.tollgate.lib.pod
 
 metadata := {
 	"description": concat(" ", [
-		"Containers whose image is not pinned to a sha256 digest must set imagePullPolicy: Always.",
+		"Containers and image volumes whose image is not pinned to a sha256 digest must set imagePullPolicy (pullPolicy for volumes): Always.",
 		"Digest-pinned images may use any pull policy. Off by default.",
 	]),
 	"defaultAction": "off",
@@ -14,14 +14,20 @@ metadata := {
 }
 
 deny contains result if {
-	some c in pod.containers
+	some c in pod.images
 	not pinned(c.image)
-	policy := object.get(c.container, "imagePullPolicy", "")
-	policy != "Always"
+	c.pullPolicy != "Always"
 	result := {
-		"msg": sprintf("%s image %q is not pinned to a digest, so imagePullPolicy must be Always (got %q)", [pod.describe(c), c.image, policy]),
-		"path": sprintf("%s.imagePullPolicy", [c.path]),
+		"msg": sprintf("%s image %q is not pinned to a digest, so %s must be Always (got %q)", [pod.describe(c), c.image, field[c.kind], c.pullPolicy]),
+		"path": c.pullPolicyPath,
 	}
+}
+
+field := {
+	"containers": "imagePullPolicy",
+	"initContainers": "imagePullPolicy",
+	"ephemeralContainers": "imagePullPolicy",
+	"volumes": "pullPolicy",
 }
 
 pinned(image) if tollgate.image.parse(image).pinned

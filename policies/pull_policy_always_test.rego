@@ -29,3 +29,29 @@ test_mutable_with_if_not_present_denied if {
 test_malformed_digest_is_mutable if {
 	count(pull_policy_always.deny) == 1 with input as pod(sprintf("nginx@sha256:%s", [substring(hex, 0, 63)]), "Never")
 }
+
+volume_pod(source) := {
+	"request": {"operation": "CREATE"},
+	"object": {"spec": {"containers": [], "volumes": [{"name": "data", "image": source}]}},
+	"parameters": {},
+}
+
+test_image_volume_if_not_present_denied if {
+	results := pull_policy_always.deny with input as volume_pod({"reference": "ghcr.io/acme/data:1", "pullPolicy": "IfNotPresent"})
+	results == {{
+		"msg": `image volume "data" image "ghcr.io/acme/data:1" is not pinned to a digest, so pullPolicy must be Always (got "IfNotPresent")`,
+		"path": "spec.volumes[0].image.pullPolicy",
+	}}
+}
+
+test_image_volume_default_policy_is_effective if {
+	# no pullPolicy: a versioned tag defaults to IfNotPresent, latest to Always
+	count(pull_policy_always.deny) == 1 with input as volume_pod({"reference": "ghcr.io/acme/data:1"})
+	count(pull_policy_always.deny) == 0 with input as volume_pod({"reference": "ghcr.io/acme/data"})
+}
+
+test_container_without_policy_uses_default if {
+	results := pull_policy_always.deny with input as pod("nginx:1.25", "")
+	some r in results
+	contains(r.msg, `(got "IfNotPresent")`)
+}

@@ -13,13 +13,13 @@ metadata := {
 }
 
 deny contains result if {
-	some c in pod.containers
+	some c in pod.images
 	ref := tollgate.image.parse(c.image)
 	ref.valid
 	not ref.pinned
 	result := {
 		"msg": sprintf("%s image %q is not pinned to a sha256 digest (want <image>@sha256:<64 lowercase hex digits>)", [pod.describe(c), c.image]),
-		"path": sprintf("%s.image", [c.path]),
+		"path": c.path,
 	}
 }
 

@@ -44,3 +44,12 @@ test_ephemeral_container_checked if {
 	}
 	{r.path | some r in results} == {"spec.ephemeralContainers[0].image"}
 }
+
+test_image_volume_without_digest_denied if {
+	results := require_digest.deny with input as {
+		"request": {"operation": "CREATE"},
+		"object": {"spec": {"containers": [], "volumes": [{"name": "v", "image": {"reference": "ghcr.io/acme/data:1"}}]}},
+		"parameters": {},
+	}
+	{r.path | some r in results} == {"spec.volumes[0].image.reference"}
+}

@@ -56,7 +56,7 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 	root.SetIn(stdio.In)
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
-	root.AddCommand(serveCommand(), evalCommand(stdio), testCommand(stdio), &cobra.Command{
+	root.AddCommand(serveCommand(), evalCommand(stdio), testCommand(stdio), checkConfigCommand(stdio), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  cobra.NoArgs,

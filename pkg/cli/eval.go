@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
+	"github.com/tollgate-dev/tollgate/pkg/apidefaults"
 	"github.com/tollgate-dev/tollgate/pkg/cluster"
 	"github.com/tollgate-dev/tollgate/pkg/defaults"
 	"github.com/tollgate-dev/tollgate/pkg/loader"
@@ -100,6 +101,10 @@ func runEval(cmd *cobra.Command, o evalOptions, stdio IO) error {
 	st, err := loader.Load(cmd.Context(), loader.Sources{ConfigFile: o.configFile, PolicyDirs: o.policyDirs, NoBuiltinPolicies: o.noBuiltin})
 	if err != nil {
 		return badInput(err)
+	}
+	// The API server defaults every Pod before admission; a file has not been.
+	if err := apidefaults.Request(ar); err != nil {
+		return badInput(fmt.Errorf("%s: %w", source, err))
 	}
 	p := pipeline.New(facts, st, pipeline.Options{Targets: targets})
 	if ar.Kind.Kind != "Pod" || ar.Kind.Group != "" {

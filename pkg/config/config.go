@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"sigs.k8s.io/yaml"
 
 	"github.com/tollgate-dev/tollgate/pkg/defaults"
 	"github.com/tollgate-dev/tollgate/pkg/policy"
@@ -98,7 +97,7 @@ func Parse(data []byte) (*Config, error) {
 		return nil, errors.New("empty config: want apiVersion " + APIVersion + ", kind " + Kind)
 	}
 	var c Config
-	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+	if err := decodeStrict(data, &c); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
 	if c.APIVersion != APIVersion || c.Kind != Kind {

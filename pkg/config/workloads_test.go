@@ -72,7 +72,7 @@ func TestWorkloadsRejectsBadBlocks(t *testing.T) {
 			block:   "workloads: {quota: a, limits: b, policies: c}\n",
 			wantErr: []string{`workloads.quota: "a"`, `workloads.limits: "b"`, `workloads.policies: "c"`},
 		},
-		"yes is not a mode": {block: "workloads: {quota: yes}\n", wantErr: []string{"mode must be one of warn, deny, off"}},
+		"yes is not a mode": {block: "workloads: {quota: yes}\n", wantErr: []string{`workloads.quota: "yes" is not one of warn, deny, off`}},
 		"unknown field":     {block: "workloads: {nodes: 3}\n", wantErr: []string{`unknown field "nodes"`}},
 		"enabled not bool":  {block: "workloads: {enabled: maybe}\n", wantErr: []string{"decode"}},
 	}

@@ -56,6 +56,7 @@ func Apply(pod *corev1.Pod, in Inputs) Result {
 			wrote[i] = true
 		}
 	}
+	res.Warnings = append(res.Warnings, conflictWarnings(pod, srcs, set)...)
 	annotated := recordDefaulted(pod, ctrs, set)
 	res.Changed = annotated || slices.Contains(wrote, true)
 	return res

@@ -97,6 +97,31 @@ func TestApply(t *testing.T) {
 			want: pod(ctr("c", req("cpu", "100m"), req("memory", "256Mi"), lim("cpu", "500m"), lim("memory", "1Gi")),
 				annotated("cpu, memory request for container c; cpu, memory limit for container c")),
 			wantChanged: true,
+			wantWarnings: []string{
+				`LimitRanges "a" and "b" both set the default cpu limit for containers (500m and 1): Tollgate uses "a" (first by name), but the in-tree LimitRanger may pick either, so the stored Pod can differ`,
+				`LimitRanges "a" and "b" both set the default cpu request for containers (100m and 200m): Tollgate uses "a" (first by name), but the in-tree LimitRanger may pick either, so the stored Pod can differ`,
+			},
+		},
+		"two LimitRanges disagree on a default the Pod does not take: no warning": {
+			in: pod(ctr("c", both("cpu", "2"))),
+			inputs: Inputs{LimitRanges: []corev1.LimitRange{
+				limitRange("b", containerItem(defLimit("cpu", "1"), defLimit("memory", "1Gi"))),
+				limitRange("a", containerItem(defLimit("cpu", "500m"), defLimit("memory", "1Gi"))),
+			}},
+			want:        pod(ctr("c", both("cpu", "2"), both("memory", "1Gi")), annotated("memory request for container c; memory limit for container c")),
+			wantChanged: true,
+		},
+		"in-tree LimitRanger took a disputed default already: warned": {
+			in: pod(ctr("c", both("cpu", "1")), withAnnotation("kubernetes.io/limit-ranger", "LimitRanger plugin set: cpu request for container c; cpu limit for container c")),
+			inputs: Inputs{LimitRanges: []corev1.LimitRange{
+				limitRange("b", containerItem(defLimit("cpu", "1"))),
+				limitRange("a", containerItem(defLimit("cpu", "500m"))),
+			}},
+			want: pod(ctr("c", both("cpu", "1")), withAnnotation("kubernetes.io/limit-ranger", "LimitRanger plugin set: cpu request for container c; cpu limit for container c")),
+			wantWarnings: []string{
+				`LimitRanges "a" and "b" both set the default cpu limit for containers (500m and 1): Tollgate uses "a" (first by name), but the in-tree LimitRanger may pick either, so the stored Pod can differ`,
+				`LimitRanges "a" and "b" both set the default cpu request for containers (500m and 1): Tollgate uses "a" (first by name), but the in-tree LimitRanger may pick either, so the stored Pod can differ`,
+			},
 		},
 		"LRD-13 max of an extended resource allocates it to every container": {
 			in:          pod(ctr("a")),

@@ -2,6 +2,8 @@ package defaults
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -57,12 +59,14 @@ func ephemeral(name string) podOpt {
 	}
 }
 
-func annotated(value string) podOpt {
+func annotated(value string) podOpt { return withAnnotation(AnnotationDefaulted, value) }
+
+func withAnnotation(key, value string) podOpt {
 	return func(p *corev1.Pod) {
 		if p.Annotations == nil {
 			p.Annotations = map[string]string{}
 		}
-		p.Annotations[AnnotationDefaulted] = value
+		p.Annotations[key] = value
 	}
 }
 
@@ -184,7 +188,10 @@ func assertIdempotent(t *testing.T, p *corev1.Pod, in Inputs) {
 	before := jsonOf(t, p)
 	again := p.DeepCopy()
 	res := Apply(again, in)
-	if res.Changed || len(res.Warnings) > 0 {
+	// A conflict between LimitRanges stays true of a Pod the in-tree
+	// LimitRanger defaulted, so only that warning may come again.
+	warnings := slices.DeleteFunc(res.Warnings, func(w string) bool { return strings.HasPrefix(w, "LimitRanges ") })
+	if res.Changed || len(warnings) > 0 {
 		t.Errorf("second Apply: Changed=%v Warnings=%q, want no change", res.Changed, res.Warnings)
 	}
 	if diff := cmp.Diff(before, jsonOf(t, again)); diff != "" {

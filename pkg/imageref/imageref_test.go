@@ -8,6 +8,7 @@ import (
 )
 
 const hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+const otherHex64 = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 
 func TestParse(t *testing.T) {
 	tests := map[string]struct {
@@ -143,6 +144,14 @@ func TestMatches(t *testing.T) {
 		{"nginx@sha256:" + hex64, "nginx@sha256:" + hex64, true},
 		{"nginx:1@sha256:" + hex64, "nginx@sha256:" + hex64, true},
 		{"nginx:1", "nginx@sha256:" + hex64, false},
+		// a tag pins no content: the runtime pulls the digest
+		{"ghcr.io/acme/app:v1.2.3@sha256:" + hex64, "ghcr.io/acme/app:v1.2.3", false},
+		{"nginx:1.25@sha256:" + hex64, "nginx:1.25", false},
+		{"nginx:1.25@sha256:" + hex64, "nginx:1.25@sha256:" + hex64, true},
+		{"nginx@sha256:" + hex64, "nginx:1.25@sha256:" + hex64, true},
+		{"nginx:1.26@sha256:" + hex64, "nginx:1.25@sha256:" + hex64, false},
+		{"nginx:1.25@sha256:" + otherHex64, "nginx:1.25@sha256:" + hex64, false},
+		{"nginx:1.25", "nginx:1.25@sha256:" + hex64, false},
 		{"localhost:5000/a", "localhost:5000", true},
 		{"localhost:5000/a", "localhost", false},
 		{"NGINX", "*", false}, // invalid references match nothing

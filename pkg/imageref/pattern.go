@@ -29,6 +29,13 @@ import (
 // "ghcr.io/acme-evil/app"; "myregistry.io" never matches
 // "myregistry.io.attacker.com/x". A pattern with a tag or digest matches only
 // the same full path with that tag (implicit "latest" counts) or digest.
+//
+// A tag does not pin content, a digest does: the runtime pulls
+// "app:v1@sha256:x" by its digest, whatever the tag. So a tag-only pattern
+// never matches a reference that carries a digest (it would admit any image
+// of the repository); to allow one, the pattern names the digest
+// ("app@sha256:x" or "app:v1@sha256:x"; with both, a reference's tag, when
+// written, must be that tag too).
 type Pattern struct {
 	raw      string
 	segments []string // segments[0] is the registry, lowercased
@@ -58,14 +65,14 @@ func CompilePattern(s string) (Pattern, error) {
 		}
 	}
 	segs := strings.Split(name, "/")
-	if last := segs[len(segs)-1]; len(segs) > 1 && p.digest == "" {
+	if last := segs[len(segs)-1]; len(segs) > 1 {
 		if i := strings.IndexByte(last, ':'); i >= 0 {
 			segs[len(segs)-1], p.tag = last[:i], last[i+1:]
 			if !tagRegexp.MatchString(p.tag) {
 				return p, fmt.Errorf("image pattern %q: tag %q is not valid", s, p.tag)
 			}
 		}
-	} else if len(segs) == 1 && p.digest == "" && !isLoneRegistry(segs[0]) {
+	} else if len(segs) == 1 && !isLoneRegistry(segs[0]) {
 		// "nginx:1.25" is a familiar name with a tag.
 		if i := strings.IndexByte(segs[0], ':'); i >= 0 {
 			segs[0], p.tag = segs[0][:i], segs[0][i+1:]
@@ -148,9 +155,9 @@ func (p Pattern) Match(r Ref) bool {
 	}
 	switch {
 	case p.digest != "":
-		return r.Digest == p.digest
+		return r.Digest == p.digest && (p.tag == "" || r.Tag == "" || r.Tag == p.tag)
 	case p.tag != "":
-		return r.Tag == p.tag
+		return r.Tag == p.tag && r.Digest == ""
 	}
 	return true
 }

@@ -1,5 +1,6 @@
 // Package loader builds the pipeline's state (config and compiled policies)
-// from files, the same way for `tollgate serve`, `eval` and `test`.
+// from files, the same way for `tollgate serve`, `eval`, `test` and
+// `check-config`, and for the check of an edited ConfigMap.
 package loader
 
 import (
@@ -26,21 +27,42 @@ type Sources struct {
 	Observer policy.Observer
 }
 
+// Override puts content that is not on disk yet in place of one source:
+// what an edited ConfigMap would make the mounted files. Zero fields
+// override nothing.
+type Override struct {
+	// Config, when not nil, replaces the config file's content; ConfigName
+	// names it in errors.
+	Config     []byte
+	ConfigName string
+	// Policies, when not nil, replaces the content of PolicyDirs[PolicyDir].
+	Policies  fs.FS
+	PolicyDir int
+}
+
 // Load reads and checks everything; on error nothing is returned, so a
 // caller that reloads keeps its last good state.
 func Load(ctx context.Context, src Sources) (*pipeline.State, error) {
-	cfg := config.Default()
-	if src.ConfigFile != "" {
-		var err error
-		if cfg, err = config.Load(src.ConfigFile); err != nil {
-			return nil, err
-		}
+	return LoadWith(ctx, src, Override{})
+}
+
+// LoadWith is Load with part of the sources replaced by o. Its errors are
+// the ones Load gives for the same content on disk, so a refused edit reads
+// as the replica would log it.
+func LoadWith(ctx context.Context, src Sources, o Override) (*pipeline.State, error) {
+	cfg, name, err := loadConfig(src, o)
+	if err != nil {
+		return nil, err
 	}
 	var fss []fs.FS
 	if !src.NoBuiltinPolicies {
 		fss = append(fss, policies.FS)
 	}
-	for _, dir := range src.PolicyDirs {
+	for i, dir := range src.PolicyDirs {
+		if o.Policies != nil && i == o.PolicyDir {
+			fss = append(fss, o.Policies)
+			continue
+		}
 		st, err := os.Stat(dir)
 		if err != nil {
 			return nil, fmt.Errorf("policy directory: %w", err)
@@ -56,14 +78,26 @@ func Load(ctx context.Context, src Sources) (*pipeline.State, error) {
 	}
 	engine.Observer = src.Observer
 	if err := engine.Validate(cfg.Policies); err != nil {
-		return nil, fmt.Errorf("config %s: policies: %w", orDefault(src.ConfigFile), err)
+		return nil, fmt.Errorf("config %s: policies: %w", name, err)
 	}
 	return &pipeline.State{Config: cfg, Policies: engine}, nil
 }
 
-func orDefault(path string) string {
-	if path == "" {
-		return "(built-in default)"
+// loadConfig returns the config and the name its errors use.
+func loadConfig(src Sources, o Override) (*config.Config, string, error) {
+	if o.Config != nil {
+		cfg, err := config.Parse(o.Config)
+		if err != nil {
+			return nil, "", fmt.Errorf("config %s: %w", o.ConfigName, err)
+		}
+		return cfg, o.ConfigName, nil
 	}
-	return path
+	if src.ConfigFile == "" {
+		return config.Default(), "(built-in default)", nil
+	}
+	cfg, err := config.Load(src.ConfigFile)
+	if err != nil {
+		return nil, "", err
+	}
+	return cfg, src.ConfigFile, nil
 }

@@ -25,11 +25,14 @@ type Metrics struct {
 	policyResults  *prometheus.CounterVec
 	reloads        *prometheus.CounterVec
 	reloadSuccess  prometheus.Gauge
+	configValid    prometheus.Gauge
+	overload       *prometheus.CounterVec
 	generation     prometheus.Gauge
 	certExpiry     prometheus.Gauge
 	cacheSynced    prometheus.Gauge
 	quota          *prometheus.CounterVec
 	duration       *prometheus.HistogramVec
+	replaced       *prometheus.GaugeVec
 }
 
 // New creates the metrics and registers them with reg.
@@ -57,6 +60,14 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_reloads_total", Help: "Config and policy reloads by result (success, failure).",
 		}, []string{"result"}),
+		overload: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_overload_total",
+			Help: "Requests answered as a malfunction because the replica had too many in evaluation (shed) or the server-side deadline passed (deadline), by webhook.",
+		}, []string{"webhook", "reason"}),
+		configValid: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tollgate_config_valid",
+			Help: "1 when the config and policy files on disk are the ones in force; 0 when the last load of them failed (the previous good set serves, or, on a replica that started on them, nothing: it stays not ready).",
+		}),
 		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tollgate_reload_last_success_timestamp_seconds", Help: "Unix time of the last successful load of config and policies.",
 		}),
@@ -78,9 +89,12 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Time from reading an admission request to writing its answer, by webhook path; finer buckets below 10ms than controller_runtime_webhook_latency_seconds.",
 			Buckets: []float64{.0001, .00025, .0005, .00075, .001, .0015, .002, .0025, .005, .01, .025, .05, .1, .25, 1, 2.5, 10},
 		}, []string{"webhook"}),
+		replaced: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tollgate_policy_packages_replaced", Help: "1 for each package of the shipped policies (or an earlier policy directory) that a policy directory replaces in the policies in force.",
+		}, []string{"package", "policy"}),
 	}
 	for _, c := range []prometheus.Collector{m.decisions, m.reasons, m.warnings, m.malfunctions, m.policyDuration,
-		m.policyResults, m.reloads, m.reloadSuccess, m.generation, m.certExpiry, m.cacheSynced, m.quota, m.duration} {
+		m.policyResults, m.reloads, m.reloadSuccess, m.configValid, m.overload, m.generation, m.certExpiry, m.cacheSynced, m.quota, m.duration, m.replaced} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -208,11 +222,26 @@ func (m *Metrics) ObservePolicy(o policy.Observation) {
 func (m *Metrics) Reloaded(ok bool, at float64) {
 	if !ok {
 		m.reloads.WithLabelValues("failure").Inc()
+		m.configValid.Set(0)
 		return
 	}
 	m.reloads.WithLabelValues("success").Inc()
+	m.configValid.Set(1)
 	m.reloadSuccess.Set(at)
 	m.generation.Inc()
+}
+
+// Replaced records the replaced packages of the policies now in force.
+func (m *Metrics) Replaced(rs []policy.Replacement) {
+	m.replaced.Reset()
+	for _, r := range rs {
+		m.replaced.WithLabelValues(r.Package, r.Policy).Set(1)
+	}
+}
+
+// Overloaded counts a shed or late request (webhook.Bound).
+func (m *Metrics) Overloaded(webhook, reason string) {
+	m.overload.WithLabelValues(webhook, reason).Inc()
 }
 
 // CertExpiry records when the serving certificate expires (Unix seconds).

@@ -35,6 +35,8 @@ func TestEveryMetricIsEmitted(t *testing.T) {
 	m.Reloaded(false, 0)
 	m.CertExpiry(1800000000)
 	m.CacheSynced()
+	m.Replaced([]policy.Replacement{{Package: "tollgate.old", Policy: "old"}})
+	m.Replaced([]policy.Replacement{{Package: "tollgate.allowed_registries", Policy: "allowed-registries"}})
 	h := m.Instrument("/validate-v1-pod", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/validate-v1-pod", nil))
 
@@ -48,9 +50,11 @@ func TestEveryMetricIsEmitted(t *testing.T) {
 		"tollgate_reloads_total":                                `tollgate_reloads_total{result="failure"} 1`,
 		"tollgate_reload_last_success_timestamp_seconds":        `tollgate_reload_last_success_timestamp_seconds 1.7e+09`,
 		"tollgate_config_generation":                            `tollgate_config_generation 1`,
+		"tollgate_config_valid":                                 `tollgate_config_valid 0`,
 		"tollgate_serving_certificate_expiry_timestamp_seconds": `tollgate_serving_certificate_expiry_timestamp_seconds 1.8e+09`,
 		"tollgate_cache_synced":                                 `tollgate_cache_synced 1`,
 		"tollgate_webhook_request_duration_seconds":             `tollgate_webhook_request_duration_seconds_count{webhook="/validate-v1-pod"} 1`,
+		"tollgate_policy_packages_replaced":                     `tollgate_policy_packages_replaced{package="tollgate.allowed_registries",policy="allowed-registries"} 1`,
 	}
 	text := gather(t, reg)
 	for name, line := range want {
@@ -60,6 +64,9 @@ func TestEveryMetricIsEmitted(t *testing.T) {
 		if !strings.Contains(text, line+"\n") {
 			t.Errorf("%s: want line %q", name, line)
 		}
+	}
+	if strings.Contains(text, `package="tollgate.old"`) {
+		t.Errorf("a replacement of an earlier load is still reported")
 	}
 	// Quota outcomes appear once a quota decision was recorded (below).
 	if strings.Contains(text, "tollgate_quota_outcomes_total{") {

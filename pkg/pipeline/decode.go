@@ -28,6 +28,9 @@ type Request struct {
 	Resource              metav1.GroupVersionResource
 	Pod, OldPod           *corev1.Pod
 	Workload, OldWorkload *workload.Workload
+	// Uncomputable names a quantity of Pod or OldPod too large to compute
+	// with (see maxComputable); "" when there is none.
+	Uncomputable string
 }
 
 // IsWorkload reports a request for /validate-workloads rather than a Pod.
@@ -77,13 +80,14 @@ func (req *Request) decodePods(ar *admissionv1.AdmissionRequest) error {
 			return err
 		}
 	}
+	req.Uncomputable = podUncomputable(req.Pod, req.OldPod)
 	if req.Name == "" {
 		req.Name = req.Pod.Name
 	}
 	return nil
 }
 
-// decodePod decodes a Pod and refuses quantities that could stall the decisions.
+// decodePod decodes a Pod.
 func decodePod(raw runtime.RawExtension, field string) (*corev1.Pod, error) {
 	data := bytes.TrimSpace(raw.Raw)
 	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
@@ -95,9 +99,6 @@ func decodePod(raw runtime.RawExtension, field string) (*corev1.Pod, error) {
 	}
 	if pod.Kind != "" && pod.Kind != "Pod" {
 		return nil, fmt.Errorf("request.%s has kind %q: %w", field, pod.Kind, ErrNotPod)
-	}
-	if err := checkQuantities(&pod.Spec, field, "spec"); err != nil {
-		return nil, err
 	}
 	return &pod, nil
 }
@@ -114,11 +115,6 @@ func (req *Request) decodeWorkloads(ar *admissionv1.AdmissionRequest) error {
 		w, err := workload.Decode(ar.Kind, o.raw)
 		if err != nil {
 			return fmt.Errorf("request.%s: %w", o.field, err)
-		}
-		if w.Template != nil {
-			if err := checkQuantities(&w.Template.Spec, o.field, w.TemplatePath+".spec"); err != nil {
-				return err
-			}
 		}
 		w.Namespace = req.Namespace // the request's namespace is authoritative
 		if w.Name == "" {

@@ -18,8 +18,8 @@ import (
 // Default fills missing resources in pod (in place) on CREATE and on
 // pods/resize, as the in-tree LimitRanger does.
 func (p *Pipeline) Default(ctx context.Context, req Request, pod *corev1.Pod) (defaults.Result, error) {
-	if !p.defaulted(req) {
-		return defaults.Result{}, nil
+	if !p.defaulted(req) || req.Uncomputable != "" {
+		return defaults.Result{}, nil // with an uncomputable quantity, Validate says why
 	}
 	ctx, span := startSpan(ctx, "tollgate.defaults.apply")
 	in, _, err := p.limitInputs(ctx, req.Namespace)
@@ -50,9 +50,17 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 		return verdict.Verdict{}, err
 	}
 	var parts []verdict.Verdict
+	huge := req.Uncomputable
+	if huge != "" {
+		parts = append(parts, verdict.Verdict{Warnings: []string{skipWarning(huge)}})
+	}
 	if p.defaulted(req) && !terminating(old) {
 		_, span := startSpan(ctx, "tollgate.limits.validate")
-		lv := defaults.Validate(pod, in)
+		checked := pod
+		if huge != "" {
+			checked = clamped(pod)
+		}
+		lv := defaults.Validate(checked, in)
 		if span != nil {
 			span.SetAttributes(outcome("tollgate.limits.outcome", lv))
 			endSpan(span, nil)
@@ -66,7 +74,7 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 		return verdict.Verdict{}, err
 	}
 	parts = append(parts, pv)
-	if req.SubResource == "" || req.SubResource == "resize" {
+	if (req.SubResource == "" || req.SubResource == "resize") && huge == "" {
 		ctx, span := startSpan(ctx, "tollgate.quota.check")
 		quotas, err := p.facts.Quotas(ctx, req.Namespace)
 		if err != nil {

@@ -45,7 +45,21 @@ func (p *Pipeline) ValidateWorkload(ctx context.Context, req Request) (verdict.V
 		Request: req.Request, Object: obj, Old: old, Namespace: ns,
 		Limits: limits,
 		Quotas: quotas, Policies: st.Policies, PolicySettings: st.Config.Policies, Options: opts,
+		Uncomputable: templateUncomputable(obj, old),
 	})
+}
+
+// templateUncomputable is uncomputable for the templates of a workload
+// request: the object first, then the old object.
+func templateUncomputable(ws ...*workload.Workload) string {
+	for _, w := range ws {
+		if w != nil && w.Template != nil {
+			if at := uncomputable(&w.Template.Spec, w.TemplatePath+".spec"); at != "" {
+				return at
+			}
+		}
+	}
+	return ""
 }
 
 // scaled is the scale target with another replica count; only the replica

@@ -15,6 +15,9 @@ type Settings struct {
 	FailureMode string `json:"failureMode,omitempty"`
 	// Rules are keyed by policy name.
 	Rules map[string]Rule `json:"settings,omitempty"`
+	// Overrides names the policies a policy directory may replace; any
+	// other replacement is refused when the config is loaded.
+	Overrides []string `json:"overrides,omitempty"`
 }
 
 // Failure modes.

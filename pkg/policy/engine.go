@@ -26,6 +26,7 @@ type Engine struct {
 	byName   map[string]*compiledPolicy
 	schemaQ  rego.PreparedEvalQuery // json.match_schema, for Validate
 	images   *images                // tollgate.image.* work, kept across requests
+	replaced []Replacement          // packages a later source replaced
 }
 
 // compiledPolicy is one policy package and its prepared query.
@@ -76,7 +77,7 @@ func policyName(pkg ast.Ref) (name, segment string, ok bool) {
 // paths are relative to their source; when two loaded files of different
 // sources share a path, the later is prefixed "source<N>/").
 func New(ctx context.Context, sources ...fs.FS) (*Engine, error) {
-	modules, err := loadModules(sources)
+	modules, replaced, err := loadModules(sources)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +85,7 @@ func New(ctx context.Context, sources ...fs.FS) (*Engine, error) {
 	if compiler.Compile(modules); compiler.Failed() {
 		return nil, fmt.Errorf("compile policies: %w", FormatErrors(compiler.Errors))
 	}
-	e := &Engine{byName: map[string]*compiledPolicy{}, images: newImages()}
+	e := &Engine{byName: map[string]*compiledPolicy{}, images: newImages(), replaced: replaced}
 	e.schemaQ, err = rego.New(
 		rego.Query(`r := json.match_schema(input.document, input.schema)`),
 		rego.Capabilities(Capabilities()),
@@ -256,12 +257,7 @@ func (e *Engine) Describe() []PolicyInfo {
 // whole (its files there are not loaded), so a policy directory can override
 // a shipped policy, or be a full copy of the shipped set, without rules
 // being merged. Files of one package within one source merge as usual.
-func loadModules(sources []fs.FS) (map[string]*ast.Module, error) {
-	type parsed struct {
-		source int
-		path   string
-		mod    *ast.Module
-	}
+func loadModules(sources []fs.FS) (map[string]*ast.Module, []Replacement, error) {
 	var all []parsed
 	owner := map[string]int{} // package -> last source defining it
 	popts := ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true, Capabilities: Capabilities()}
@@ -293,11 +289,14 @@ func loadModules(sources []fs.FS) (map[string]*ast.Module, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("read policies: %w", err)
+			return nil, nil, fmt.Errorf("read policies: %w", err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("parse policies: %w", err)
+		return nil, nil, fmt.Errorf("parse policies: %w", err)
+	}
+	if err := reservedLib(all); err != nil {
+		return nil, nil, err
 	}
 	modules := map[string]*ast.Module{}
 	for _, m := range all {
@@ -311,7 +310,7 @@ func loadModules(sources []fs.FS) (map[string]*ast.Module, error) {
 		}
 		modules[name] = m.mod
 	}
-	return modules, nil
+	return modules, replacements(all, owner), nil
 }
 
 // relocate renames the file a module's locations point at, so errors name

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -17,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/tollgate-dev/tollgate/pkg/imageref"
+	"github.com/tollgate-dev/tollgate/pkg/podimages"
 	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
 
@@ -40,9 +39,10 @@ type result struct {
 //     admission warnings "[<name>] <msg>";
 //   - results of a policy with action dryrun are only reported to the Observer;
 //   - a namespace matching exemptNamespaces skips the policy;
-//   - a result whose path names a container (spec.containers[i]...,
-//     spec.initContainers[i]..., spec.ephemeralContainers[i]...) whose image
-//     matches exemptImages is dropped.
+//   - a result whose path falls in one image of the Pod (podimages.At:
+//     spec.containers[i]..., spec.initContainers[i]...,
+//     spec.ephemeralContainers[i]..., spec.volumes[i].image...) whose
+//     reference matches exemptImages is dropped.
 //
 // A policy that fails to evaluate (builtin error, cancelled context,
 // malformed result) follows s.FailureMode: closed adds a reason with code
@@ -272,8 +272,8 @@ func namespaceExempt(sel *metav1.LabelSelector, nsLabels labels.Set) (bool, erro
 	return !s.Empty() && s.Matches(nsLabels), nil
 }
 
-// dropExemptImages removes results about containers whose image matches
-// one of the patterns.
+// dropExemptImages removes results about images of the Pod that match one
+// of the patterns.
 func (e *Engine) dropExemptImages(results []result, pod *corev1.Pod, patterns []string) ([]result, error) {
 	compiled := make([]imageref.Pattern, 0, len(patterns))
 	for _, p := range patterns {
@@ -285,48 +285,12 @@ func (e *Engine) dropExemptImages(results []result, pod *corev1.Pod, patterns []
 	}
 	out := results[:0]
 	for _, r := range results {
-		if img, ok := containerImage(pod, r.path); ok {
-			if r := e.images.parse(img); r.err == nil && imageref.MatchAny(r.ref, compiled) {
+		if img, ok := podimages.At(&pod.Spec, r.path); ok {
+			if r := e.images.parse(img.Reference); r.err == nil && imageref.MatchAny(r.ref, compiled) {
 				continue
 			}
 		}
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-// containerImage returns the image of the container a result path names,
-// e.g. "spec.initContainers[1].image".
-func containerImage(pod *corev1.Pod, path string) (string, bool) {
-	rest, ok := strings.CutPrefix(path, "spec.")
-	if !ok {
-		return "", false
-	}
-	kind, rest, ok := strings.Cut(rest, "[")
-	if !ok {
-		return "", false
-	}
-	idx, _, ok := strings.Cut(rest, "]")
-	if !ok {
-		return "", false
-	}
-	i, err := strconv.Atoi(idx)
-	if err != nil || i < 0 {
-		return "", false
-	}
-	switch kind {
-	case "containers":
-		if i < len(pod.Spec.Containers) {
-			return pod.Spec.Containers[i].Image, true
-		}
-	case "initContainers":
-		if i < len(pod.Spec.InitContainers) {
-			return pod.Spec.InitContainers[i].Image, true
-		}
-	case "ephemeralContainers":
-		if i < len(pod.Spec.EphemeralContainers) {
-			return pod.Spec.EphemeralContainers[i].Image, true
-		}
-	}
-	return "", false
 }

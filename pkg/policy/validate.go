@@ -50,6 +50,7 @@ func (e *Engine) Validate(s Settings) error {
 		}
 		errs = append(errs, e.validateParameters(ctx, p, where+".parameters", r.Parameters)...)
 	}
+	errs = append(errs, e.validateOverrides(s)...)
 	return errors.Join(errs...)
 }
 

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/tollgate-dev/tollgate/pkg/loader"
 	"github.com/tollgate-dev/tollgate/pkg/metrics"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
+	"github.com/tollgate-dev/tollgate/pkg/policy"
 )
 
 // reloader watches the config file and policy directories and swaps in a
@@ -26,6 +28,7 @@ type reloader struct {
 	pipeline *pipeline.Pipeline
 	metrics  *metrics.Metrics
 	certDir  string
+	loaded   *loadStatus
 }
 
 // settle is how long changes must stop before a reload: a ConfigMap update
@@ -55,6 +58,13 @@ func (r *reloader) Start(ctx context.Context) error {
 		}
 	}
 	r.recordCert()
+	// The manager starts the reloader only once its caches have synced; a
+	// file fixed before the watches above existed sent no event. A replica
+	// still without a config tries once more now, or it could stay unready
+	// on a file that loads.
+	if r.pipeline.State() == nil {
+		r.reload(ctx)
+	}
 	var timer <-chan time.Time
 	for {
 		select {
@@ -123,13 +133,16 @@ func (r *reloader) reload(ctx context.Context) {
 	log := ctrl.Log.WithName("reload")
 	st, err := loader.Load(ctx, r.sources)
 	if err != nil {
+		r.loaded.failed(err)
 		r.metrics.Reloaded(false, 0)
 		log.Error(err, "reload refused; the previous config and policies stay in force")
 		return
 	}
 	r.pipeline.Swap(st)
+	r.loaded.failed(nil)
 	r.metrics.Reloaded(true, float64(time.Now().Unix()))
 	log.Info("config and policies reloaded", "policies", st.Policies.Policies())
+	logReplacements(log, r.metrics, st.Policies)
 }
 
 // recordCert exports the serving certificate's expiry for alerting.
@@ -167,4 +180,14 @@ func addTree(w *fsnotify.Watcher, dir string) error {
 		}
 		return nil
 	})
+}
+
+// logReplacements logs and counts every package a policy directory
+// replaced, at each load: it changes what a shipped policy enforces.
+func logReplacements(log logr.Logger, m *metrics.Metrics, e *policy.Engine) {
+	rs := e.Replacements()
+	for _, r := range rs {
+		log.Info("policy directory replaces a package", "package", r.Package, "policy", r.Policy, "files", r.Files)
+	}
+	m.Replaced(rs)
 }

@@ -50,6 +50,14 @@ type Options struct {
 	// Tracer, when set, traces each admission request and joins the API
 	// server's trace from its traceparent header; nil is tracing off.
 	Tracer trace.Tracer
+	// ConfigConfigMap and PoliciesConfigMap name the ConfigMaps (in
+	// Namespace) mounted as the config file and the first policy
+	// directory; /validate-config refuses edits of them that would not load.
+	ConfigConfigMap, PoliciesConfigMap string
+	// MaxInFlight caps requests evaluated at once (a quarter of it per
+	// namespace); 0 is no cap. Deadline bounds one evaluation; 0 is none.
+	MaxInFlight int
+	Deadline    time.Duration
 }
 
 // Run serves until ctx is cancelled.
@@ -60,12 +68,7 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	src := loader.Sources{ConfigFile: opts.ConfigFile, PolicyDirs: opts.PolicyDirs, NoBuiltinPolicies: opts.NoBuiltinPolicies, Observer: m.ObservePolicy}
-	st, err := loader.Load(ctx, src)
-	if err != nil {
-		return fmt.Errorf("initial load: %w", err)
-	}
-	m.Reloaded(true, float64(time.Now().Unix()))
-	log.Info("config and policies loaded", "config", opts.ConfigFile, "policies", st.Policies.Policies())
+	st, loaded := initialLoad(ctx, src, m)
 
 	// Only the types Tollgate reads: the cached facts (core) and the
 	// targets of scale requests (apps, core). client-go's full scheme would
@@ -107,7 +110,7 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 		Ledger:       quota.NewLedger(time.Now),
 		Targets:      tgwebhook.APITargets{Reader: mgr.GetAPIReader()},
 	})
-	registerHooks(hookServer, p, m, opts.Tracer)
+	registerHooks(hookServer, p, m, opts, src)
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return fmt.Errorf("add healthz: %w", err)
@@ -118,7 +121,10 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	if err := mgr.AddReadyzCheck("cache", cacheSynced(mgr.GetCache(), m)); err != nil {
 		return fmt.Errorf("add readyz: %w", err)
 	}
-	r := &reloader{sources: src, pipeline: p, metrics: m, certDir: opts.CertDir}
+	if err := mgr.AddReadyzCheck("config", loaded.check(p)); err != nil {
+		return fmt.Errorf("add readyz: %w", err)
+	}
+	r := &reloader{sources: src, pipeline: p, metrics: m, certDir: opts.CertDir, loaded: loaded}
 	if err := mgr.Add(r); err != nil {
 		return fmt.Errorf("add reloader: %w", err)
 	}
@@ -162,15 +168,44 @@ func cacheTransform() toolscache.TransformFunc {
 
 // registerHooks serves the three webhooks, each instrumented and, with a
 // tracer, joining the API server's trace.
-func registerHooks(srv webhook.Server, p *pipeline.Pipeline, m *metrics.Metrics, tracer trace.Tracer) {
-	handlers := map[string]admission.Handler{
-		tgwebhook.MutatePodPath:         &tgwebhook.PodMutator{Pipeline: p, Recorder: m, Tracer: tracer},
-		tgwebhook.ValidatePodPath:       &tgwebhook.PodValidator{Pipeline: p, Recorder: m, Tracer: tracer},
-		tgwebhook.ValidateWorkloadsPath: &tgwebhook.WorkloadValidator{Pipeline: p, Recorder: m, Tracer: tracer},
+// initialLoad loads config and policies once at start. A file that does
+// not load does not stop the replica: exiting would crash-loop it (and the
+// next one) until someone edits the file. It stays up and not ready, says
+// why in its log, its readiness check and tollgate_config_valid, and takes
+// the file as soon as it loads.
+func initialLoad(ctx context.Context, src loader.Sources, m *metrics.Metrics) (*pipeline.State, *loadStatus) {
+	log := ctrl.Log.WithName("server")
+	loaded := &loadStatus{}
+	st, err := loader.Load(ctx, src)
+	if err != nil {
+		loaded.failed(err)
+		m.Reloaded(false, 0)
+		log.Error(err, "config and policies do not load; not ready until they do (the files are watched)")
+		return nil, loaded
 	}
+	m.Reloaded(true, float64(time.Now().Unix()))
+	log.Info("config and policies loaded", "config", src.ConfigFile, "policies", st.Policies.Policies())
+	logReplacements(log, m, st.Policies)
+	return st, loaded
+}
+
+func registerHooks(srv webhook.Server, p *pipeline.Pipeline, m *metrics.Metrics, opts Options, src loader.Sources) {
+	handlers := map[string]admission.Handler{
+		tgwebhook.MutatePodPath:         &tgwebhook.PodMutator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
+		tgwebhook.ValidatePodPath:       &tgwebhook.PodValidator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
+		tgwebhook.ValidateWorkloadsPath: &tgwebhook.WorkloadValidator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
+	}
+	bound := &tgwebhook.Bound{Max: opts.MaxInFlight, Deadline: opts.Deadline, Overloaded: m.Overloaded}
+	mode := func() string { return tgwebhook.FailureMode(p) }
+	for path, h := range handlers {
+		hook := hookNames[path]
+		handlers[path] = bound.Wrap(hook, m, mode, untilLoaded(p, hook, m, h))
+	}
+	// Compiling a ConfigMap's policies is work a caller can ask for too: bounded like the rest.
+	handlers[tgwebhook.ValidateConfigPath] = bound.Wrap("validate-config", m, mode, configValidator(opts, src, m))
 	for path, h := range handlers {
 		var hook http.Handler = &admission.Webhook{Handler: h}
-		if tracer != nil {
+		if opts.Tracer != nil {
 			hook = tracing.Propagate(hook)
 		}
 		srv.Register(path, m.Instrument(path, hook))

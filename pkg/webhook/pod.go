@@ -33,7 +33,7 @@ type PodMutator struct {
 // Handle implements admission.Handler.
 func (m *PodMutator) Handle(ctx context.Context, ar admission.Request) admission.Response {
 	return traced(ctx, m.Tracer, "mutate", MutatePodPath, ar, func(ctx context.Context, ar admission.Request) admission.Response {
-		return respond(ctx, m.Recorder, "mutate", m.mutate(ctx, ar))
+		return respond(ctx, m.Recorder, "mutate", "", m.mutate(ctx, ar))
 	})
 }
 
@@ -65,7 +65,7 @@ type PodValidator struct {
 // Handle implements admission.Handler.
 func (v *PodValidator) Handle(ctx context.Context, ar admission.Request) admission.Response {
 	return traced(ctx, v.Tracer, "validate", ValidatePodPath, ar, func(ctx context.Context, ar admission.Request) admission.Response {
-		return respond(ctx, v.Recorder, "validate", v.validate(ctx, ar))
+		return respond(ctx, v.Recorder, "validate", FailureMode(v.Pipeline), v.validate(ctx, ar))
 	})
 }
 
@@ -82,16 +82,26 @@ func (v *PodValidator) validate(ctx context.Context, ar admission.Request) resul
 }
 
 // decode reads the request once; a request of the other webhook's kind
-// (a Pod sent to the workload webhook, or the reverse) is a bad request.
+// (a Pod sent to the workload webhook, or the reverse) is a bad request,
+// which is answered as a malfunction like any other (Failed).
 func decode(ar admission.Request, workloads bool) (pipeline.Request, error) {
 	req, err := pipeline.Decode(&ar.AdmissionRequest)
 	switch {
 	case err != nil:
-		return req, badRequest{err}
+		return req, err
 	case req.IsWorkload() && !workloads:
-		return req, badRequest{fmt.Errorf("kind %s: %w", ar.Kind.String(), pipeline.ErrNotPod)}
+		return req, fmt.Errorf("kind %s: %w", ar.Kind.String(), pipeline.ErrNotPod)
 	case !req.IsWorkload() && workloads:
-		return req, badRequest{fmt.Errorf("kind %s: %w", ar.Kind.String(), workload.ErrUnsupported)}
+		return req, fmt.Errorf("kind %s: %w", ar.Kind.String(), workload.ErrUnsupported)
 	}
 	return req, nil
+}
+
+// FailureMode is the Pod validating webhook's failure mode in force;
+// closed when no config is loaded.
+func FailureMode(p *pipeline.Pipeline) string {
+	if st := p.State(); st != nil && st.Config != nil {
+		return st.Config.Policies.FailureMode
+	}
+	return "closed"
 }

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	jsonpatch "gomodules.xyz/jsonpatch/v2"
@@ -20,13 +19,6 @@ type Recorder interface {
 	Malfunction(webhook string)
 }
 
-// badRequest marks an error in the request itself (it could not be decoded),
-// as opposed to a malfunction of Tollgate or its facts.
-type badRequest struct{ err error }
-
-func (b badRequest) Error() string { return b.err.Error() }
-func (b badRequest) Unwrap() error { return b.err }
-
 // result is what a handler concluded about one request.
 type result struct {
 	verdict verdict.Verdict
@@ -35,30 +27,16 @@ type result struct {
 }
 
 // respond maps a result to the admission response, records it and logs it:
-// the one place that decides what the API server is told.
-func respond(ctx context.Context, rec Recorder, hook string, r result) admission.Response {
-	log := ctrl.LoggerFrom(ctx)
-	var bad badRequest
-	switch {
-	case errors.As(r.err, &bad):
-		log.Info("bad admission request", "error", r.err.Error())
-		malfunctioned(rec, hook)
-		return admission.Errored(http.StatusBadRequest, bad.err)
-	case r.err != nil:
-		// A malfunction, not a denial: the webhook's failurePolicy decides
-		// what the API server does with it.
-		log.Error(r.err, "admission decision failed")
-		malfunctioned(rec, hook)
-		code := int32(http.StatusInternalServerError)
-		if errors.Is(r.err, context.DeadlineExceeded) {
-			code = http.StatusGatewayTimeout
-		}
-		return admission.Errored(code, r.err)
+// the one place that decides what the API server is told. An error, a bad
+// request included, is a malfunction answered per webhook (Failed); mode is
+// the failure mode of the Pod validating webhook ("" for the others).
+func respond(ctx context.Context, rec Recorder, hook, mode string, r result) admission.Response {
+	if r.err != nil {
+		return Failed(ctx, rec, hook, mode, r.err)
 	}
 	v := r.verdict
-	if rec != nil {
-		rec.Decision(hook, v.Allowed(), v.Reasons, v.Warnings)
-	}
+	record(rec, hook, v.Reasons, v.Warnings)
+	log := ctrl.LoggerFrom(ctx)
 	switch {
 	case !v.Allowed():
 		log.V(1).Info("denied", "codes", codes(v.Reasons))
@@ -70,9 +48,9 @@ func respond(ctx context.Context, rec Recorder, hook string, r result) admission
 	return admission.Allowed("").WithWarnings(v.Warnings...)
 }
 
-func malfunctioned(rec Recorder, hook string) {
+func record(rec Recorder, hook string, reasons []verdict.Reason, warnings []string) {
 	if rec != nil {
-		rec.Malfunction(hook)
+		rec.Decision(hook, len(reasons) == 0, reasons, warnings)
 	}
 }
 

@@ -224,14 +224,14 @@ func TestAdmissionSpans(t *testing.T) {
 		review := podReview(t, "uid-bad", "registry.example.com/app:1.0", "")
 		review = bytes.Replace(review, []byte(`"namespace":"team-a"`), []byte(`"namespace":""`), -1)
 		spans, resp := traced(t, 1, validator, review, nil)
-		if resp.Allowed || resp.Result.Code != http.StatusBadRequest {
-			t.Fatalf("want a 400, got %+v", resp)
+		if resp.Allowed || resp.Result.Code != http.StatusForbidden {
+			t.Fatalf("want a 403 (failure mode closed), got %+v", resp)
 		}
 		root := only(t, spans, "tollgate.validate")
 		if root.Status.Code != codes.Error {
 			t.Errorf("status %+v, want error", root.Status)
 		}
-		wantAttrs(t, root, map[attribute.Key]attribute.Value{"tollgate.admission.code": attribute.IntValue(http.StatusBadRequest)})
+		wantAttrs(t, root, map[attribute.Key]attribute.Value{"tollgate.admission.code": attribute.IntValue(http.StatusForbidden)})
 	})
 }
 

@@ -33,7 +33,7 @@ type WorkloadValidator struct {
 // Handle implements admission.Handler.
 func (v *WorkloadValidator) Handle(ctx context.Context, ar admission.Request) admission.Response {
 	return traced(ctx, v.Tracer, "validate-workloads", ValidateWorkloadsPath, ar, func(ctx context.Context, ar admission.Request) admission.Response {
-		return respond(ctx, v.Recorder, "validate-workloads", v.validate(ctx, ar))
+		return respond(ctx, v.Recorder, "validate-workloads", "", v.validate(ctx, ar))
 	})
 }
 

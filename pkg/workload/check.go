@@ -28,6 +28,10 @@ type Input struct {
 	Policies       *policy.Engine
 	PolicySettings policy.Settings
 	Options        Options
+	// Uncomputable names a quantity of Object's or Old's template too
+	// large to compute with (the caller's guard finds it); "" when none.
+	// Its limits and quota checks are then skipped, with a warning.
+	Uncomputable string
 }
 
 // Check runs the Pod decisions on the Pod the workload's controller would
@@ -44,14 +48,24 @@ func Check(ctx context.Context, in Input) (verdict.Verdict, error) {
 		return verdict.Verdict{}, nil
 	}
 	pod := w.Pod()
-	applied := defaults.Apply(pod, in.Limits)
 	var parts []verdict.Verdict
-	if p.template && in.Options.Limits != ModeOff {
+	huge := in.Uncomputable
+	if huge != "" {
+		// Exact arithmetic on it would take minutes; the Pods' own
+		// admission (and the in-tree plugins) still judge them.
+		parts = append(parts, verdict.Verdict{Warnings: []string{fmt.Sprintf(
+			"%s: %s is too large for Tollgate to compute with (10^100 or more): limits and quota checks were skipped", w.Subject(), huge)}})
+	}
+	applied := defaults.Result{}
+	if huge == "" {
+		applied = defaults.Apply(pod, in.Limits)
+	}
+	if p.template && in.Options.Limits != ModeOff && huge == "" {
 		parts = append(parts,
 			relay(verdict.Verdict{Warnings: applied.Warnings}, in.Options.Limits, w, true),
 			relay(defaults.Validate(pod, in.Limits), in.Options.Limits, w, true))
 	}
-	if in.Options.Quota != ModeOff && len(p.asks) > 0 {
+	if in.Options.Quota != ModeOff && len(p.asks) > 0 && huge == "" {
 		var oldPod *corev1.Pod
 		if in.Old != nil && in.Old.Template != nil {
 			oldPod = in.Old.Pod()

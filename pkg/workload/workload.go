@@ -13,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/tollgate-dev/tollgate/pkg/apidefaults"
 )
 
 // Kinds of workloads, as in their TypeMeta.
@@ -195,15 +197,17 @@ func deploymentStrategy(w *Workload, s appsv1.DeploymentStrategy) {
 	}
 }
 
-// Pod is the Pod a controller would create from the template, before any
-// admission: namespace, labels, annotations and spec (priorityClassName,
-// runtimeClassName, overhead and all) come from the template.
+// Pod is the Pod a controller would create from the template, as
+// admission sees it: namespace, labels, annotations and spec
+// (priorityClassName, runtimeClassName, overhead and all) come from the
+// template, then the API server's own defaulting (requests from limits,
+// pull policies) is applied, as it is to every Pod before admission.
 func (w *Workload) Pod() *corev1.Pod {
 	if w.Template == nil {
 		return nil
 	}
 	t := w.Template.DeepCopy()
-	return &corev1.Pod{
+	pod := &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: w.Name + "-",
@@ -213,4 +217,6 @@ func (w *Workload) Pod() *corev1.Pod {
 		},
 		Spec: t.Spec,
 	}
+	apidefaults.Pod(pod)
+	return pod
 }

@@ -49,3 +49,38 @@ test_invalid_reported if {
 	r.path == "spec.containers[0].image"
 	contains(r.msg, `container "app" image "NGINX" is not a valid image reference`)
 }
+
+test_images_cover_every_place if {
+	entries := pod.images with input as create({
+		"volumes": [{"name": "cfg", "emptyDir": {}}, {"name": "data", "image": {"reference": "ghcr.io/acme/data:1", "pullPolicy": "Always"}}],
+		"initContainers": [{"name": "init", "image": "busybox:1", "imagePullPolicy": "Never"}],
+		"containers": [{"name": "app", "image": "nginx"}],
+		"ephemeralContainers": [{"name": "dbg", "image": "busybox:2"}],
+	})
+	{[e.path, e.pullPolicy, e.pullPolicyPath] | some e in entries} == {
+		["spec.volumes[1].image.reference", "Always", "spec.volumes[1].image.pullPolicy"],
+		["spec.initContainers[0].image", "Never", "spec.initContainers[0].imagePullPolicy"],
+		["spec.containers[0].image", "Always", "spec.containers[0].imagePullPolicy"],
+		["spec.ephemeralContainers[0].image", "IfNotPresent", "spec.ephemeralContainers[0].imagePullPolicy"],
+	}
+}
+
+test_update_checks_only_new_or_changed_image_volumes if {
+	entries := pod.images with input as {
+		"request": {"operation": "UPDATE"},
+		"object": {"spec": {"volumes": [
+			{"name": "same", "image": {"reference": "a.io/x:1"}},
+			{"name": "changed", "image": {"reference": "a.io/y:2"}},
+			{"name": "new", "image": {"reference": "a.io/z:1"}},
+		]}},
+		"oldObject": {"spec": {"volumes": [
+			{"name": "same", "image": {"reference": "a.io/x:1"}},
+			{"name": "changed", "image": {"reference": "a.io/y:1"}},
+		]}},
+	}
+	{e.name | some e in entries} == {"changed", "new"}
+}
+
+test_describe_image_volume if {
+	pod.describe({"kind": "volumes", "name": "data"}) == `image volume "data"`
+}

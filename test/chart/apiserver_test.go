@@ -54,7 +54,7 @@ func TestAPIServerAcceptsRenderings(t *testing.T) {
 			"webhook.objectSelector.matchLabels.team=a", "webhook.mutating.failurePolicy=Fail",
 			"tracing.endpoint=otel-collector.observability.svc:4317", "tracing.env[0].name=OTEL_SERVICE_NAME", "tracing.env[0].value=tollgate-e2e"},
 	} {
-		args := []string{"template", release, chartDir, "--namespace", namespace}
+		args := []string{"template", release, chartDir, "--namespace", namespace, "--no-hooks"}
 		for _, s := range sets {
 			args = append(args, "--set", s)
 		}

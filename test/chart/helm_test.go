@@ -111,7 +111,7 @@ func template(t *testing.T, args ...string) *manifests {
 
 func templateRaw(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
-	base := []string{"template", "tollgate", chartDir, "--namespace", "tollgate-system"}
+	base := []string{"template", "tollgate", chartDir, "--namespace", "tollgate-system", "--no-hooks"} // hooks run only on uninstall; see TestUninstallHooks
 	return helm(t, append(base, args...)...)
 }
 

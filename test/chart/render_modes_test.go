@@ -56,7 +56,7 @@ func TestURLMode(t *testing.T) {
 	t.Parallel()
 	pemCA := testCA(t)
 	b64 := base64.StdEncoding.EncodeToString(pemCA)
-	out, stderr, err := helm(t, "template", "t", "charts/tollgate",
+	out, stderr, err := helm(t, "template", "t", "charts/tollgate", "--no-hooks",
 		"--set", "tls.mode=url", "--set", "webhook.url=https://127.0.0.1:19443/", "--set", "tls.caBundle="+b64)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
@@ -199,7 +199,7 @@ func TestWorkloadsWebhookOff(t *testing.T) {
 		t.Errorf("validating webhooks %v, want only the Pod one", got)
 	}
 
-	m = template(t, "--set", "webhook.mutating.enabled=false", "--set", "webhook.validating.enabled=false", "--set", "webhook.workloads.enabled=false")
+	m = template(t, "--set", "webhook.mutating.enabled=false", "--set", "webhook.validating.enabled=false", "--set", "webhook.workloads.enabled=false", "--set", "webhook.config.enabled=false")
 	if m.has("MutatingWebhookConfiguration", "tollgate") || m.has("ValidatingWebhookConfiguration", "tollgate") {
 		t.Error("webhook configuration rendered with every webhook disabled (an empty one is still an object to manage)")
 	}
@@ -336,7 +336,7 @@ config:
 
 func TestReleaseNaming(t *testing.T) {
 	t.Parallel()
-	out, stderr, err := helm(t, "template", "edge", "charts/tollgate", "--namespace", "policy")
+	out, stderr, err := helm(t, "template", "edge", "charts/tollgate", "--namespace", "policy", "--no-hooks")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -373,4 +373,45 @@ type hook struct {
 	namespaceSelector *metav1.LabelSelector
 	objectSelector    *metav1.LabelSelector
 	matchConditions   []admissionv1.MatchCondition
+}
+
+// TestConfigWebhook: the config webhook sees CREATE/UPDATE of ConfigMaps in
+// the release namespace only, named like the chart's config and policies
+// ConfigMaps, fails open, and the Deployment names those ConfigMaps to
+// tollgate serve.
+func TestConfigWebhook(t *testing.T) {
+	t.Parallel()
+	m := template(t, "--set-string", "customPolicies.inline.team\\.rego=package tollgate.team")
+	vwc := get[admissionv1.ValidatingWebhookConfiguration](t, m, "ValidatingWebhookConfiguration", "tollgate")
+	var h *hook
+	for _, w := range allWebhooks(nil, vwc) {
+		if w.name == configHookName {
+			h = &w
+		}
+	}
+	if h == nil {
+		t.Fatal("no config webhook")
+	}
+	if deref(h.failure) != admissionv1.Ignore || h.client.Service == nil || h.client.Service.Path == nil || *h.client.Service.Path != "/validate-config" {
+		t.Errorf("failurePolicy %v, client %+v", deref(h.failure), h.client)
+	}
+	if got := flattenRules(t, h.name, h.rules); !cmp.Equal(got, map[string][]string{"/v1/configmaps": {"CREATE", "UPDATE"}}) {
+		t.Errorf("rules %v", got)
+	}
+	checkNamespaceSelection(t, h.name, h.namespaceSelector, map[string]bool{namespace: true, "team-a": false, "kube-system": false})
+	if len(h.matchConditions) != 1 || h.matchConditions[0].Expression != `object.metadata.name in ["tollgate-config", "tollgate-policies"]` {
+		t.Errorf("matchConditions %+v", h.matchConditions)
+	}
+	d := get[appsv1.Deployment](t, m, "Deployment", "tollgate")
+	args := strings.Join(d.Spec.Template.Spec.Containers[0].Args, " ")
+	for _, want := range []string{"--config-configmap=tollgate-config", "--policies-configmap=tollgate-policies"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("args %q lack %s", args, want)
+		}
+	}
+	m = template(t, "--set", "webhook.config.enabled=false")
+	vwc = get[admissionv1.ValidatingWebhookConfiguration](t, m, "ValidatingWebhookConfiguration", "tollgate")
+	if slices.Contains(names(allWebhooks(nil, vwc)), configHookName) {
+		t.Error("config webhook rendered with webhook.config.enabled=false")
+	}
 }

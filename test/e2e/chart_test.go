@@ -5,19 +5,12 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/test/harness"
 )
-
-// certManagerVersion pins the CRDs used to check the chart's cert-manager
-// objects against a real API server.
-const certManagerVersion = "v1.21.2"
 
 func helm(ctx context.Context, args ...string) harness.Result {
 	return harness.Helm(ctx, env.api.Kubeconfig, args...)
@@ -50,7 +43,7 @@ func TestChartRendersValidObjects(t *testing.T) {
 		"certManager": nil,
 		"provided":    {"tls.mode=provided", "tls.secretName=tollgate-tls", "tls.caBundle=" + caBundle},
 	} {
-		args := []string{"template", "tollgate", chart, "--namespace", "tollgate-system"}
+		args := []string{"template", "tollgate", chart, "--namespace", "tollgate-system", "--no-hooks"}
 		for _, s := range sets {
 			args = append(args, "--set", s)
 		}
@@ -68,28 +61,11 @@ func TestChartRendersValidObjects(t *testing.T) {
 	}
 }
 
-// installCertManagerCRDs reads cert-manager's CRDs from its module zip
-// (fetched through the Go module proxy) and applies them.
+// installCertManagerCRDs applies the CRDs of the cert-manager the suite runs.
 func installCertManagerCRDs(t *testing.T, ctx context.Context) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", "github.com/cert-manager/cert-manager@"+certManagerVersion)
-	cmd.Dir = t.TempDir() // outside any module: nothing is added to a go.mod
-	cmd.Env = append(cmd.Environ(), "GOFLAGS=")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go mod download cert-manager: %v", err)
-	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		t.Fatalf("go mod download cert-manager: no Dir in %s", out)
-	}
-	crds := filepath.Join(mod.Dir, "deploy", "crds")
-	// Server-side apply: the CRDs are too big for the last-applied annotation.
-	if r := kubectl(ctx, "", "apply", "--server-side", "-f", crds); r.Err != nil {
-		t.Fatalf("apply cert-manager CRDs: %v", r.Err)
-	}
-	if r := kubectl(ctx, "", "wait", "--for=condition=Established", "--timeout=60s", "crd/certificates.cert-manager.io", "crd/issuers.cert-manager.io"); r.Err != nil {
-		t.Fatalf("cert-manager CRDs not established: %v", r.Err)
+	if err := harness.InstallCertManagerCRDs(ctx, env.api.Kubeconfig); err != nil {
+		t.Fatal(err)
 	}
 }
 

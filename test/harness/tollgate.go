@@ -28,6 +28,9 @@ type TollgateOptions struct {
 	Namespace string
 	// ExtraArgs are appended to the serve flags, e.g. --tracing-endpoint=127.0.0.1:4317.
 	ExtraArgs []string
+	// Unready starts without waiting for /readyz (only /healthz and the
+	// TLS port), for a Tollgate that is expected not to become ready.
+	Unready bool
 }
 
 // Tollgate is a running `tollgate serve`, bound to loopback only.
@@ -110,7 +113,11 @@ func (t *Tollgate) Start(ctx context.Context) error {
 	}
 	t.proc = p
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
-	if err := waitHTTP(ctx, p, hc, t.HealthURL+"/readyz", "", 60*time.Second); err != nil {
+	probe := "/readyz"
+	if t.opts.Unready {
+		probe = "/healthz"
+	}
+	if err := waitHTTP(ctx, p, hc, t.HealthURL+probe, "", 60*time.Second); err != nil {
 		p.Stop(5 * time.Second)
 		return err
 	}

@@ -29,7 +29,7 @@ func RenderWebhooks(ctx context.Context, tg *Tollgate, release string, extraSets
 	if err := mustExist("helm", HelmBin(), "run `make helm`, or set TOLLGATE_HELM"); err != nil {
 		return "", err
 	}
-	args := []string{"template", release, ChartDir(),
+	args := []string{"template", release, ChartDir(), "--no-hooks",
 		"--set", "tls.mode=url",
 		"--set", "webhook.url=" + tg.URL,
 		"--set", "tls.caBundle=" + base64.StdEncoding.EncodeToString(tg.CA.CertPEM),

@@ -8,6 +8,9 @@
 //	loadgen e2e [flags]    Pod create latency through a real kube-apiserver,
 //	                       without a webhook and with Tollgate registered; then
 //	                       Tollgate's RSS with 5,000 namespaces cached
+//	loadgen flood [flags]  small Pod creates from one namespace beside a flood
+//	                       of large dry-run Pods from another, in process:
+//	                       their p99 without the flood, with it, and bounded
 //	loadgen serve [flags]  (internal) serve the echo floor or the in-process
 //	                       webhooks; `http` starts it as a child process
 //
@@ -32,6 +35,8 @@ func main() {
 		err = cmdE2E(os.Args[2:])
 	case "serve":
 		err = cmdServe(os.Args[2:])
+	case "flood":
+		err = cmdFlood(os.Args[2:])
 	default:
 		usage()
 	}
@@ -42,6 +47,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loadgen http|e2e|serve [flags]   (loadgen <cmd> -h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: loadgen http|e2e|flood|serve [flags]   (loadgen <cmd> -h for flags)")
 	os.Exit(2)
 }

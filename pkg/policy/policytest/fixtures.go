@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"sigs.k8s.io/yaml"
 
+	"github.com/tollgate-dev/tollgate/pkg/apidefaults"
 	"github.com/tollgate-dev/tollgate/pkg/config"
 	"github.com/tollgate-dev/tollgate/pkg/fixture"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
@@ -97,8 +98,13 @@ func indentBlock(b []byte) string {
 // mutating then validating webhook's decisions, a workload through
 // /validate-workloads' decisions.
 func review(ctx context.Context, c *fixture.Case, st *pipeline.State) (fixture.Want, error) {
+	req := c.Review.Request
+	// The API server defaults every Pod before admission; a file has not been.
+	if err := apidefaults.Request(req); err != nil {
+		return fixture.Want{}, fmt.Errorf("review: %w", err)
+	}
 	p := pipeline.New(c.Facts, st, pipeline.Options{Targets: c.Targets})
-	out, err := p.Review(ctx, c.Review.Request)
+	out, err := p.Review(ctx, req)
 	if err != nil {
 		return fixture.Want{}, fmt.Errorf("review: %w", err)
 	}
