@@ -8,6 +8,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
@@ -40,6 +41,16 @@ type Targets interface {
 type State struct {
 	Config   *config.Config
 	Policies *policy.Engine
+
+	once     sync.Once
+	settings *policy.Compiled
+}
+
+// PolicySettings are the config's policy settings compiled for Policies,
+// once per state (so once per load or reload), not per request.
+func (s *State) PolicySettings() *policy.Compiled {
+	s.once.Do(func() { s.settings = s.Policies.Compile(s.Config.Policies) })
+	return s.settings
 }
 
 // Pipeline runs the decisions. It is safe for concurrent use.

@@ -106,7 +106,7 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 // and their denials.
 func (p *Pipeline) evaluatePolicies(ctx context.Context, st *State, in policy.Input) (verdict.Verdict, error) {
 	ctx, span := startSpan(ctx, "tollgate.policy.evaluate")
-	pv, err := st.Policies.Evaluate(ctx, in, st.Config.Policies)
+	pv, err := st.Policies.EvaluateCompiled(ctx, in, st.PolicySettings())
 	if err != nil {
 		err = fmt.Errorf("evaluate policies: %w", err)
 		endSpan(span, err)

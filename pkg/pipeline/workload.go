@@ -44,7 +44,7 @@ func (p *Pipeline) ValidateWorkload(ctx context.Context, req Request) (verdict.V
 	return workload.Check(ctx, workload.Input{
 		Request: req.Request, Object: obj, Old: old, Namespace: ns,
 		Limits: limits,
-		Quotas: quotas, Policies: st.Policies, PolicySettings: st.Config.Policies, Options: opts,
+		Quotas: quotas, Policies: st.Policies, PolicySettings: st.PolicySettings(), Options: opts,
 		Uncomputable: templateUncomputable(obj, old),
 	})
 }

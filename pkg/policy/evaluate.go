@@ -11,7 +11,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/tollgate-dev/tollgate/pkg/imageref"
@@ -50,31 +49,41 @@ type result struct {
 // OutcomeError. The returned error is reserved for malfunctions of the
 // caller's input (no Pod) and for a Pod that cannot be converted.
 func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Verdict, error) {
+	return e.EvaluateCompiled(ctx, in, e.Compile(s))
+}
+
+// EvaluateCompiled is Evaluate with settings compiled once (Engine.Compile);
+// nil is the default settings.
+func (e *Engine) EvaluateCompiled(ctx context.Context, in Input, s *Compiled) (verdict.Verdict, error) {
 	var v verdict.Verdict
 	if in.Object == nil {
 		return v, errors.New("evaluate policies: input has no object")
+	}
+	if s == nil {
+		s = e.Compile(Settings{})
 	}
 	var doc *document
 	var cancel topdown.Cancel
 	nsLabels := namespaceLabels(in)
 	for _, p := range e.policies {
-		rule := s.Rules[p.info.Name]
-		action := rule.Action
-		if action == "" {
-			action = p.info.DefaultAction
-		}
-		if action == ActionOff {
+		rule, ok := s.rules[p.info.Name]
+		if !ok { // compiled for another engine: never guess
+			e.fail(&v, s, p.info.Name, 0, errors.New("settings were compiled for other policies"))
 			continue
 		}
-		if !validAction(action) { // Validate refuses this; never guess in between
-			e.fail(&v, s, p.info.Name, 0, fmt.Errorf("unknown action %q", action))
+		if rule.action == ActionOff {
 			continue
 		}
-		if exempt, err := namespaceExempt(rule.ExemptNamespaces, nsLabels); err != nil {
-			e.fail(&v, s, p.info.Name, 0, fmt.Errorf("exemptNamespaces: %w", err))
+		if rule.err != nil {
+			e.fail(&v, s, p.info.Name, 0, rule.err)
 			continue
-		} else if exempt {
+		}
+		if rule.exemptNS != nil && rule.exemptNS.Matches(nsLabels) {
 			e.observe(Observation{Policy: p.info.Name, Outcome: OutcomeExempt})
+			continue
+		}
+		if rule.evalErr != nil {
+			e.fail(&v, s, p.info.Name, 0, rule.evalErr)
 			continue
 		}
 		if doc == nil {
@@ -92,33 +101,22 @@ func (e *Engine) Evaluate(ctx context.Context, in Input, s Settings) (verdict.Ve
 			continue
 		}
 		start := e.now()
-		results, err := e.evalPolicy(ctx, p, doc, rule, cancel)
+		results, err := e.evalPolicy(ctx, p, doc, rule.params, cancel)
 		took := e.since(start)
 		if err != nil {
 			e.fail(&v, s, p.info.Name, took, err)
 			continue
 		}
-		if len(rule.ExemptImages) > 0 {
-			if results, err = e.dropExemptImages(results, in.Object, rule.ExemptImages); err != nil {
-				e.fail(&v, s, p.info.Name, took, err)
-				continue
-			}
+		if len(rule.exemptImages) > 0 {
+			results = e.dropExemptImages(results, in.Object, rule.exemptImages)
 		}
-		e.apply(&v, p.info.Name, action, results, took)
+		e.apply(&v, p.info.Name, rule.action, results, took)
 	}
 	return v, nil
 }
 
 // evalPolicy runs one prepared query and decodes its results.
-func (e *Engine) evalPolicy(ctx context.Context, p *compiledPolicy, doc *document, rule Rule, cancel topdown.Cancel) ([]result, error) {
-	params := ast.NewTerm(ast.NewObject())
-	if len(rule.Parameters) > 0 {
-		val, err := ast.InterfaceToValue(rule.Parameters)
-		if err != nil {
-			return nil, fmt.Errorf("parameters: %w", err)
-		}
-		params = ast.NewTerm(val)
-	}
+func (e *Engine) evalPolicy(ctx context.Context, p *compiledPolicy, doc *document, params *ast.Term, cancel topdown.Cancel) ([]result, error) {
 	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(doc.with(params)),
 		rego.EvalExternalCancel(cancel),
 		rego.EvalMetrics(metrics.NoOp())) // nobody reads OPA's metrics: skip building them per query
@@ -218,8 +216,8 @@ func (e *Engine) apply(v *verdict.Verdict, name, action string, results []result
 }
 
 // fail applies the failure mode to a policy that could not be evaluated.
-func (e *Engine) fail(v *verdict.Verdict, s Settings, name string, took time.Duration, err error) {
-	if s.FailureMode == FailureOpen {
+func (e *Engine) fail(v *verdict.Verdict, s *Compiled, name string, took time.Duration, err error) {
+	if s.failureMode == FailureOpen {
 		v.Warn(fmt.Sprintf("[%s] policy could not be evaluated and was skipped (failureMode open): %v", name, err))
 	} else {
 		v.Deny(CodeError, "", fmt.Sprintf("[%s] policy could not be evaluated (failureMode closed): %v", name, err))
@@ -261,28 +259,9 @@ func namespaceLabels(in Input) labels.Set {
 	return nil
 }
 
-func namespaceExempt(sel *metav1.LabelSelector, nsLabels labels.Set) (bool, error) {
-	if sel == nil {
-		return false, nil
-	}
-	s, err := metav1.LabelSelectorAsSelector(sel)
-	if err != nil {
-		return false, err
-	}
-	return !s.Empty() && s.Matches(nsLabels), nil
-}
-
 // dropExemptImages removes results about images of the Pod that match one
 // of the patterns.
-func (e *Engine) dropExemptImages(results []result, pod *corev1.Pod, patterns []string) ([]result, error) {
-	compiled := make([]imageref.Pattern, 0, len(patterns))
-	for _, p := range patterns {
-		c, err := e.images.pattern(p)
-		if err != nil {
-			return nil, fmt.Errorf("exemptImages: %w", err)
-		}
-		compiled = append(compiled, c)
-	}
+func (e *Engine) dropExemptImages(results []result, pod *corev1.Pod, compiled []imageref.Pattern) []result {
 	out := results[:0]
 	for _, r := range results {
 		if img, ok := podimages.At(&pod.Spec, r.path); ok {
@@ -292,5 +271,5 @@ func (e *Engine) dropExemptImages(results []result, pod *corev1.Pod, patterns []
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return out
 }

@@ -26,7 +26,7 @@ type Input struct {
 	Limits         defaults.Inputs
 	Quotas         []corev1.ResourceQuota
 	Policies       *policy.Engine
-	PolicySettings policy.Settings
+	PolicySettings *policy.Compiled
 	Options        Options
 	// Uncomputable names a quantity of Object's or Old's template too
 	// large to compute with (the caller's guard finds it); "" when none.
@@ -76,7 +76,7 @@ func Check(ctx context.Context, in Input) (verdict.Verdict, error) {
 	if p.template && in.Options.Policies != ModeOff && in.Policies != nil {
 		req := in.Request
 		req.Operation, req.SubResource, req.Name = "CREATE", "", ""
-		pv, err := in.Policies.Evaluate(ctx, policy.Input{Request: req, Object: pod, Namespace: in.Namespace}, in.PolicySettings)
+		pv, err := in.Policies.EvaluateCompiled(ctx, policy.Input{Request: req, Object: pod, Namespace: in.Namespace}, in.PolicySettings)
 		if err != nil {
 			return verdict.Verdict{}, fmt.Errorf("evaluate policies on the pod template of %s: %w", w.Subject(), err)
 		}
