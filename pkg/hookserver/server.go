@@ -21,6 +21,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 )
 
 // Timeouts of one connection. An AdmissionReview is read well inside the
@@ -52,21 +53,27 @@ type Options struct {
 
 // Server serves the registered webhooks over TLS.
 type Server struct {
-	opts    Options
-	mux     *http.ServeMux
-	mu      sync.Mutex
-	addr    string
-	started bool
+	opts Options
+	mux  *http.ServeMux
+	// registrar is controller-runtime's server, never started: it registers
+	// hooks on mux with its controller_runtime_webhook_* metrics.
+	registrar webhook.Server
+	mu        sync.Mutex
+	addr      string
+	started   bool
 }
 
 // New returns a server that listens once started.
-func New(o Options) *Server { return &Server{opts: o, mux: http.NewServeMux()} }
+func New(o Options) *Server {
+	mux := http.NewServeMux()
+	return &Server{opts: o, mux: mux, registrar: webhook.NewServer(webhook.Options{WebhookMux: mux})}
+}
 
 // NeedLeaderElection is false: every replica answers admission requests.
 func (s *Server) NeedLeaderElection() bool { return false }
 
-// Register serves hook at path.
-func (s *Server) Register(path string, hook http.Handler) { s.mux.Handle(path, hook) }
+// Register serves hook at path, instrumented as controller-runtime does.
+func (s *Server) Register(path string, hook http.Handler) { s.registrar.Register(path, hook) }
 
 // WebhookMux is the mux the webhooks are registered on.
 func (s *Server) WebhookMux() *http.ServeMux { return s.mux }

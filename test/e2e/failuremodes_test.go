@@ -27,7 +27,7 @@ func TestFailureMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken, err := harness.StartTollgate(ctx, harness.TollgateOptions{Name: "tollgate-broken", Dir: dir, Kubeconfig: env.api.Kubeconfig, ConfigFile: cfg, Unready: true})
+	broken, err := harness.StartTollgate(ctx, harness.TollgateOptions{Name: "tollgate-broken", Dir: dir, Kubeconfig: env.api.Kubeconfig, ConfigFile: cfg, ClientCAFile: env.cp.WebhookClient.CAFile, Unready: true})
 	if err != nil {
 		t.Fatal(err)
 	}
