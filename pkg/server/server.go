@@ -5,7 +5,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -27,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/tollgate-dev/tollgate/pkg/cluster"
+	"github.com/tollgate-dev/tollgate/pkg/hookserver"
 	"github.com/tollgate-dev/tollgate/pkg/loader"
 	"github.com/tollgate-dev/tollgate/pkg/metrics"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
@@ -58,6 +58,11 @@ type Options struct {
 	// namespace); 0 is no cap. Deadline bounds one evaluation; 0 is none.
 	MaxInFlight int
 	Deadline    time.Duration
+	// ClientCAFile, when set, requires the API server's client certificate
+	// (mutual TLS) signed by a CA in this file, reloaded when it changes.
+	ClientCAFile string
+	// HTTP2 offers HTTP/2 on the webhook port; off, clients get HTTP/1.1.
+	HTTP2 bool
 }
 
 // Run serves until ctx is cancelled.
@@ -79,9 +84,9 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 			return fmt.Errorf("build scheme: %w", err)
 		}
 	}
-	hookServer := webhook.NewServer(webhook.Options{
+	var hookServer webhook.Server = hookserver.New(hookserver.Options{
 		Host: opts.BindAddress, Port: opts.Port, CertDir: opts.CertDir,
-		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }},
+		ClientCAFile: opts.ClientCAFile, HTTP2: opts.HTTP2,
 	})
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 scheme,
@@ -128,7 +133,7 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	if err := mgr.Add(r); err != nil {
 		return fmt.Errorf("add reloader: %w", err)
 	}
-	log.Info("starting", "webhookPort", opts.Port, "namespace", opts.Namespace)
+	log.Info("starting", "webhookPort", opts.Port, "namespace", opts.Namespace, "clientCertificateRequired", opts.ClientCAFile != "")
 	if err := mgr.Start(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("run manager: %w", err)
 	}
@@ -199,6 +204,9 @@ func registerHooks(srv webhook.Server, p *pipeline.Pipeline, m *metrics.Metrics,
 	mode := func() string { return tgwebhook.FailureMode(p) }
 	for path, h := range handlers {
 		hook := hookNames[path]
+		if opts.ClientCAFile == "" {
+			h = withheldQuota(h)
+		}
 		handlers[path] = bound.Wrap(hook, m, mode, untilLoaded(p, hook, m, h))
 	}
 	// Compiling a ConfigMap's policies is work a caller can ask for too: bounded like the rest.

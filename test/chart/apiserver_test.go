@@ -52,9 +52,12 @@ func TestAPIServerAcceptsRenderings(t *testing.T) {
 			"tls.certManager.issuerRef.name=corp-ca", "tls.certManager.issuerRef.kind=ClusterIssuer",
 			"webhook.matchConditions[0].name=has-metadata", "webhook.matchConditions[0].expression=has(object.metadata)",
 			"webhook.objectSelector.matchLabels.team=a", "webhook.mutating.failurePolicy=Fail",
-			"tracing.endpoint=otel-collector.observability.svc:4317", "tracing.env[0].name=OTEL_SERVICE_NAME", "tracing.env[0].value=tollgate-e2e"},
+			"tracing.endpoint=otel-collector.observability.svc:4317", "tracing.env[0].name=OTEL_SERVICE_NAME", "tracing.env[0].value=tollgate-e2e",
+			"webhook.clientAuth.enabled=true", "webhook.clientAuth.caBundle=" + ca, "webhook.http2=true", "metrics.service.enabled=true",
+			"networkPolicy.metricsFrom[0].podSelector.matchLabels.app=prometheus", "networkPolicy.webhookFrom[0].ipBlock.cidr=10.0.0.0/24",
+			"namespaceLabels.allowedUsers[0]=system:serviceaccount:flux-system:kustomize-controller"},
 	} {
-		args := []string{"template", release, chartDir, "--namespace", namespace, "--no-hooks"}
+		args := []string{"template", release, chartDir, "--namespace", namespace, "--no-hooks", "--api-versions", vapAPI}
 		for _, s := range sets {
 			args = append(args, "--set", s)
 		}
@@ -75,7 +78,8 @@ func TestAPIServerAcceptsRenderings(t *testing.T) {
 		t.Fatalf("helm install: %v\n%s", r.Err, r.Output())
 	}
 	for _, obj := range []string{"deployment/tollgate", "poddisruptionbudget/tollgate", "service/tollgate", "certificate/tollgate-serving-cert",
-		"mutatingwebhookconfiguration/tollgate", "validatingwebhookconfiguration/tollgate"} {
+		"mutatingwebhookconfiguration/tollgate", "validatingwebhookconfiguration/tollgate", "networkpolicy/tollgate",
+		"validatingadmissionpolicy/tollgate-namespace-labels", "validatingadmissionpolicybinding/tollgate-namespace-labels"} {
 		if g := kubectl("", "get", "-n", namespace, obj); g.Err != nil {
 			t.Errorf("after helm install: %s", g.Output())
 		}

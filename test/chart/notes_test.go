@@ -41,7 +41,7 @@ func TestNotes(t *testing.T) {
 		"kubectl -n tollgate-system rollout status deployment/tollgate",
 		"get certificate tollgate-serving-cert",
 		"validate-pods.tollgate.dev       failurePolicy=Fail",
-		"tollgate.dev/ignore (any value), and kube-system, tollgate-system.",
+		"tollgate.dev/ignore=true (that exact value), and kube-system, tollgate-system.",
 		"kubectl label namespace NAME tollgate.dev/ignore=true",
 		"kubectl delete validatingwebhookconfiguration tollgate",
 		"kubectl delete mutatingwebhookconfiguration tollgate",

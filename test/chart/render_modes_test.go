@@ -186,8 +186,36 @@ func TestNetworkPolicy(t *testing.T) {
 			t.Errorf("egress lacks %s: %v", p, egress)
 		}
 	}
-	if m2 := template(t); m2.has("NetworkPolicy", "tollgate") {
-		t.Error("NetworkPolicy rendered by default")
+	if m2 := template(t, "--set", "networkPolicy.enabled=false"); m2.has("NetworkPolicy", "tollgate") {
+		t.Error("NetworkPolicy rendered with networkPolicy.enabled=false")
+	}
+}
+
+// By default the NetworkPolicy is on and the metrics port is open to no one until scrapers are
+// selected; the webhook Service carries the webhook port only.
+func TestMetricsClosedByDefault(t *testing.T) {
+	t.Parallel()
+	m := template(t)
+	np := get[networkingv1.NetworkPolicy](t, m, "NetworkPolicy", "tollgate")
+	for _, r := range np.Spec.Ingress {
+		for _, p := range r.Ports {
+			if p.Port.String() == "metrics" {
+				t.Errorf("metrics port open by default to %v; want it closed until networkPolicy.metricsFrom selects scrapers", r.From)
+			}
+		}
+	}
+	svc := get[corev1.Service](t, m, "Service", "tollgate")
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort.String() != "webhook" {
+		t.Errorf("webhook Service ports %+v, want the webhook port alone", svc.Spec.Ports)
+	}
+	if m.has("Service", "tollgate-metrics") {
+		t.Error("metrics Service rendered although neither metrics.service nor serviceMonitor asks for it")
+	}
+	m = template(t, "--set", "metrics.service.enabled=true")
+	ms := get[corev1.Service](t, m, "Service", "tollgate-metrics")
+	d := get[appsv1.Deployment](t, m, "Deployment", "tollgate")
+	if len(ms.Spec.Ports) != 1 || ms.Spec.Ports[0].TargetPort.String() != "metrics" || ms.Spec.Ports[0].Port != 8080 || !selects(ms.Spec.Selector, d.Spec.Template.Labels) {
+		t.Errorf("metrics Service %+v selecting %v, want port 8080 to the pods' metrics port", ms.Spec.Ports, ms.Spec.Selector)
 	}
 }
 
@@ -272,9 +300,12 @@ func TestServiceMonitorOnlyWithTheCRD(t *testing.T) {
 	m = template(t, "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.serviceMonitor.interval=15s",
 		"--set", "metrics.serviceMonitor.labels.release=prom", "--api-versions", "monitoring.coreos.com/v1/ServiceMonitor")
 	sm := get[serviceMonitor](t, m, "ServiceMonitor", "tollgate")
-	svc := get[corev1.Service](t, m, "Service", "tollgate")
+	svc := get[corev1.Service](t, m, "Service", "tollgate-metrics")
 	if !selects(sm.Spec.Selector.MatchLabels, svc.Labels) || !slices.Equal(sm.Spec.NamespaceSelector.MatchNames, []string{namespace}) {
-		t.Errorf("ServiceMonitor selects %v in %v; Service labels %v", sm.Spec.Selector.MatchLabels, sm.Spec.NamespaceSelector.MatchNames, svc.Labels)
+		t.Errorf("ServiceMonitor selects %v in %v; metrics Service labels %v", sm.Spec.Selector.MatchLabels, sm.Spec.NamespaceSelector.MatchNames, svc.Labels)
+	}
+	if hook := get[corev1.Service](t, m, "Service", "tollgate"); selects(sm.Spec.Selector.MatchLabels, hook.Labels) {
+		t.Error("ServiceMonitor also selects the webhook Service")
 	}
 	if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "metrics" || sm.Spec.Endpoints[0].Path != "/metrics" || sm.Spec.Endpoints[0].Interval != "15s" {
 		t.Errorf("endpoints %+v", sm.Spec.Endpoints)

@@ -42,6 +42,7 @@ var defaultObjects = []string{
 	"ClusterRole/tollgate",
 	"ClusterRoleBinding/tollgate",
 	"Service/tollgate",
+	"NetworkPolicy/tollgate",
 	"Deployment/tollgate",
 	"PodDisruptionBudget/tollgate",
 	"Issuer/tollgate-selfsigned",
@@ -503,7 +504,7 @@ func flattenRules(t *testing.T, name string, rules []admissionv1.RuleWithOperati
 
 // checkNamespaceSelection evaluates a webhook's namespaceSelector the way the API server does,
 // against namespaces carrying the kubernetes.io/metadata.name label it sets; every namespace
-// also checks that the opt-out label excludes it.
+// also checks that only the exact opt-out value "true" excludes it.
 func checkNamespaceSelection(t *testing.T, hookName string, sel *metav1.LabelSelector, want map[string]bool) {
 	t.Helper()
 	for ns, selected := range want {
@@ -511,9 +512,15 @@ func checkNamespaceSelection(t *testing.T, hookName string, sel *metav1.LabelSel
 		if got := matches(t, sel, obj); got != selected {
 			t.Errorf("%s: namespace %s selected=%v, want %v", hookName, ns, got, selected)
 		}
-		obj.Labels["tollgate.dev/ignore"] = ""
+		for _, v := range []string{"", "false", "True", "yes"} {
+			obj.Labels["tollgate.dev/ignore"] = v
+			if got := matches(t, sel, obj); got != selected {
+				t.Errorf("%s: namespace %s labelled tollgate.dev/ignore=%q selected=%v, want %v (only \"true\" opts out)", hookName, ns, v, got, selected)
+			}
+		}
+		obj.Labels["tollgate.dev/ignore"] = "true"
 		if matches(t, sel, obj) {
-			t.Errorf("%s: namespace %s labelled tollgate.dev/ignore is still sent to tollgate", hookName, ns)
+			t.Errorf("%s: namespace %s labelled tollgate.dev/ignore=true is still sent to tollgate", hookName, ns)
 		}
 	}
 }

@@ -50,6 +50,8 @@ func startScene(ctx context.Context, examples string) (*demo, error) {
 		Dir:        cp.Dir,
 		Kubeconfig: cp.APIServer.Kubeconfig,
 		ConfigFile: filepath.Join(examples, "config.yaml"),
+		// Mutual TLS: the API server presents the client certificate of its admission config.
+		ClientCAFile: cp.WebhookClient.CAFile,
 	})
 	if err != nil {
 		return d, fmt.Errorf("start tollgate: %w", err)

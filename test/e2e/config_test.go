@@ -37,7 +37,7 @@ func TestConfigMapEditRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg, err := harness.StartTollgate(ctx, harness.TollgateOptions{
-		Name: "tollgate-cfgcheck", Dir: t.TempDir(), Kubeconfig: env.api.Kubeconfig, ConfigFile: cfg,
+		Name: "tollgate-cfgcheck", Dir: t.TempDir(), Kubeconfig: env.api.Kubeconfig, ConfigFile: cfg, ClientCAFile: env.cp.WebhookClient.CAFile,
 		ExtraArgs: []string{"--config-configmap=cfgcheck-tollgate-config"},
 	})
 	if err != nil {
@@ -84,7 +84,7 @@ func TestReplicaStartsOnBadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg, err := harness.StartTollgate(ctx, harness.TollgateOptions{
-		Name: "tollgate-badstart", Dir: dir, Kubeconfig: env.api.Kubeconfig, ConfigFile: cfg, Unready: true,
+		Name: "tollgate-badstart", Dir: dir, Kubeconfig: env.api.Kubeconfig, ConfigFile: cfg, ClientCAFile: env.cp.WebhookClient.CAFile, Unready: true,
 	})
 	if err != nil {
 		t.Fatal(err)

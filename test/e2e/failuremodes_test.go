@@ -27,7 +27,7 @@ func TestFailureMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken, err := harness.StartTollgate(ctx, harness.TollgateOptions{Name: "tollgate-broken", Dir: dir, Kubeconfig: env.api.Kubeconfig, ConfigFile: cfg, Unready: true})
+	broken, err := harness.StartTollgate(ctx, harness.TollgateOptions{Name: "tollgate-broken", Dir: dir, Kubeconfig: env.api.Kubeconfig, ConfigFile: cfg, ClientCAFile: env.cp.WebhookClient.CAFile, Unready: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,8 @@ func TestFailureMatrix(t *testing.T) {
 		for _, h := range []string{"mutating", "validating", "workloads"} {
 			sets = append(sets, "webhook."+h+".enabled="+boolWord(slices.Contains(hooks, h)), "webhook."+h+".failurePolicy="+policy)
 		}
-		args := []string{"template", "broken", harness.ChartDir(), "--no-hooks"} // the uninstall hooks would apply an empty configuration of the same name
+		// --no-hooks: the uninstall hooks carry the same names, with no webhooks.
+		args := []string{"template", "broken", harness.ChartDir(), "--no-hooks"}
 		for _, s := range sets {
 			args = append(args, "--set", s)
 		}

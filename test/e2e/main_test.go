@@ -91,6 +91,8 @@ func setup(ctx context.Context) (*scene, error) {
 	}
 	s.tg, err = harness.StartTollgate(ctx, harness.TollgateOptions{
 		Dir: s.cp.Dir, Kubeconfig: s.api.Kubeconfig, ConfigFile: s.configPath, PolicyDirs: []string{s.policyDir},
+		// Mutual TLS: only the API server's webhook client certificate gets an answer.
+		ClientCAFile: s.cp.WebhookClient.CAFile,
 	})
 	if err != nil {
 		return s, err

@@ -41,7 +41,7 @@ func TestTracing(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg, err := harness.StartTollgate(ctx, harness.TollgateOptions{
-		Name: "tollgate-tracing", Dir: env.cp.Dir, Kubeconfig: env.api.Kubeconfig, ConfigFile: cfg,
+		Name: "tollgate-tracing", Dir: env.cp.Dir, Kubeconfig: env.api.Kubeconfig, ConfigFile: cfg, ClientCAFile: env.cp.WebhookClient.CAFile,
 		ExtraArgs: []string{"--tracing-endpoint=" + col.addr},
 	})
 	if err != nil {

@@ -85,6 +85,7 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, o APIServerOptions) 
 		"--enable-admission-plugins=" + strings.Join(enable, ","),
 		"--profiling=false",
 		"--cert-dir=" + dir,
+		"--admission-control-config-file=" + cp.WebhookClient.ConfigFile,
 	}
 	if len(disable) > 0 {
 		args = append(args, "--disable-admission-plugins="+strings.Join(disable, ","))

@@ -29,6 +29,9 @@ type ControlPlane struct {
 	// APIServer is the first server; Extra holds the ones added later.
 	APIServer *APIServer
 	Extra     []*APIServer
+	// WebhookClient is the client certificate every API server presents to
+	// webhooks; pass WebhookClient.CAFile to Tollgate for mutual TLS.
+	WebhookClient *WebhookClientAuth
 
 	tokenFile string
 	saKeyFile string
@@ -56,6 +59,9 @@ func Start(ctx context.Context, o Options) (cp *ControlPlane, err error) {
 		return nil, err
 	}
 	if err = writeAtomic(filepath.Join(dir, "ca.crt"), cp.CA.CertPEM, 0o644); err != nil {
+		return nil, err
+	}
+	if cp.WebhookClient, err = writeWebhookClientAuth(dir); err != nil {
 		return nil, err
 	}
 	raw := make([]byte, 16)

@@ -51,9 +51,19 @@ func NewCA(commonName string) (*CA, error) {
 // Issue signs a serving certificate for hosts (IPs or DNS names) and returns
 // the certificate and key PEM.
 func (ca *CA) Issue(commonName string, hosts []string) (certPEM, keyPEM []byte, err error) {
+	return ca.issue(commonName, hosts, x509.ExtKeyUsageServerAuth)
+}
+
+// IssueClient signs a client certificate (for mutual TLS) and returns the
+// certificate and key PEM.
+func (ca *CA) IssueClient(commonName string) (certPEM, keyPEM []byte, err error) {
+	return ca.issue(commonName, nil, x509.ExtKeyUsageClientAuth)
+}
+
+func (ca *CA) issue(commonName string, hosts []string, usage x509.ExtKeyUsage) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, nil, fmt.Errorf("serving key: %w", err)
+		return nil, nil, fmt.Errorf("certificate key: %w", err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
@@ -61,7 +71,7 @@ func (ca *CA) Issue(commonName string, hosts []string) (certPEM, keyPEM []byte, 
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -72,11 +82,11 @@ func (ca *CA) Issue(commonName string, hosts []string) (certPEM, keyPEM []byte, 
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("serving cert: %w", err)
+		return nil, nil, fmt.Errorf("certificate: %w", err)
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("serving key: %w", err)
+		return nil, nil, fmt.Errorf("certificate key: %w", err)
 	}
 	return pemBlock("CERTIFICATE", der), pemBlock("EC PRIVATE KEY", keyDER), nil
 }

@@ -28,6 +28,10 @@ type TollgateOptions struct {
 	Namespace string
 	// ExtraArgs are appended to the serve flags, e.g. --tracing-endpoint=127.0.0.1:4317.
 	ExtraArgs []string
+	// ClientCAFile, when set, is passed as --client-ca-file: Tollgate then
+	// answers only callers with a client certificate from that CA (the
+	// control plane's WebhookClient.CAFile).
+	ClientCAFile string
 	// Unready starts without waiting for /readyz (only /healthz and the
 	// TLS port), for a Tollgate that is expected not to become ready.
 	Unready bool
@@ -92,6 +96,9 @@ func StartTollgate(ctx context.Context, o TollgateOptions) (*Tollgate, error) {
 	}
 	if o.ConfigFile != "" {
 		t.args = append(t.args, "--config="+o.ConfigFile)
+	}
+	if o.ClientCAFile != "" {
+		t.args = append(t.args, "--client-ca-file="+o.ClientCAFile)
 	}
 	for _, d := range o.PolicyDirs {
 		t.args = append(t.args, "--policies="+d)

@@ -33,6 +33,8 @@ func RenderWebhooks(ctx context.Context, tg *Tollgate, release string, extraSets
 		"--set", "tls.mode=url",
 		"--set", "webhook.url=" + tg.URL,
 		"--set", "tls.caBundle=" + base64.StdEncoding.EncodeToString(tg.CA.CertPEM),
+		// The API server serves it; `helm template` only knows when told.
+		"--api-versions", "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy",
 	}
 	for _, s := range extraSets {
 		args = append(args, "--set", s)

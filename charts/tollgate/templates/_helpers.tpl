@@ -68,6 +68,11 @@ app.kubernetes.io/part-of: tollgate
 {{- end -}}
 {{- end -}}
 
+{{/* ConfigMap with the client CA bundle (ca.crt), mounted at /etc/tollgate/client-ca. */}}
+{{- define "tollgate.clientCAConfigMapName" -}}
+{{- default (printf "%s-client-ca" (include "tollgate.fullname" .)) .Values.webhook.clientAuth.existingConfigMap -}}
+{{- end -}}
+
 {{/* ConfigMap mounted at /etc/tollgate/policies, empty when there are no custom policies. */}}
 {{- define "tollgate.policiesConfigMapName" -}}
 {{- if .Values.customPolicies.existingConfigMap -}}
@@ -101,6 +106,21 @@ Checks the schema cannot express, and a second line of defence when a user rende
 {{- end -}}
 {{- else if .Values.webhook.url -}}
 {{- fail "webhook.url is only used with tls.mode=url; unset it or set tls.mode=url" -}}
+{{- end -}}
+{{- with .Values.webhook.clientAuth -}}
+{{- if .enabled -}}
+{{- if eq $mode "url" -}}
+{{- fail "webhook.clientAuth is for the chart's Deployment; with tls.mode=url, start your tollgate with --client-ca-file" -}}
+{{- end -}}
+{{- if eq (empty .caBundle) (empty .existingConfigMap) -}}
+{{- fail "webhook.clientAuth.enabled needs webhook.clientAuth.caBundle or webhook.clientAuth.existingConfigMap (one of them): the CA that signed the API server's webhook client certificate" -}}
+{{- end -}}
+{{- if and .caBundle (not (contains "-----BEGIN CERTIFICATE-----" (b64dec .caBundle))) -}}
+{{- fail "webhook.clientAuth.caBundle must be a base64-encoded PEM certificate bundle (base64 -w0 client-ca.crt)" -}}
+{{- end -}}
+{{- else if or .caBundle .existingConfigMap -}}
+{{- fail "webhook.clientAuth.caBundle and existingConfigMap are only used with webhook.clientAuth.enabled=true" -}}
+{{- end -}}
 {{- end -}}
 {{- if and .Values.customPolicies.inline .Values.customPolicies.existingConfigMap -}}
 {{- fail "set customPolicies.inline or customPolicies.existingConfigMap, not both" -}}
@@ -183,8 +203,10 @@ namespaceSelector:
       values:
         {{- toYaml $excluded | nindent 8 }}
     {{- end }}
+    {{- /* Only the exact value "true" opts out: a typo or "false" keeps enforcement. */}}
     - key: {{ $v.webhook.ignoreLabel }}
-      operator: DoesNotExist
+      operator: NotIn
+      values: ["true"]
     {{- with $v.webhook.namespaceSelectorExpressions }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
