@@ -2,11 +2,13 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -224,4 +226,38 @@ func (n *Node) KubeletLog(size int) string {
 		return ""
 	}
 	return n.kubelet.Tail(size)
+}
+
+// ContainerPIDs maps "<pod>/<container>" to the host PID of each running
+// container of that name, from containerd's own records: what a user
+// checks with `ctr tasks ls` and `ctr containers info`.
+func (n *Node) ContainerPIDs(ctx context.Context, container string) (map[string]int, error) {
+	r := n.ctr(ctx, "tasks", "ls")
+	if r.Err != nil {
+		return nil, r.Err
+	}
+	out := map[string]int{}
+	for _, line := range strings.Split(r.Stdout, "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[2] != "RUNNING" {
+			continue
+		}
+		info := n.ctr(ctx, "containers", "info", f[0])
+		if info.Err != nil {
+			continue // gone meanwhile
+		}
+		var c struct{ Labels map[string]string }
+		if err := json.Unmarshal([]byte(info.Stdout), &c); err != nil {
+			return nil, fmt.Errorf("ctr containers info %s: %w", f[0], err)
+		}
+		if c.Labels["io.kubernetes.container.name"] != container {
+			continue
+		}
+		pid, err := strconv.Atoi(f[1])
+		if err != nil {
+			return nil, fmt.Errorf("ctr tasks ls: pid %q: %w", f[1], err)
+		}
+		out[c.Labels["io.kubernetes.pod.name"]+"/"+container] = pid
+	}
+	return out, nil
 }
