@@ -21,12 +21,13 @@ import (
 // InternalIP and the Pods' only neighbour. Pods get no default route, so
 // nothing they send can leave the machine.
 const (
-	NodeName    = "tollgate-node"
-	NodeIP      = "10.244.0.1"
-	PodSubnet   = "10.244.0.0/24"
-	nodeBridge  = "tgnode0"
-	PauseImage  = "tollgate.local/pause:v1"
-	noProxyHere = "http://127.0.0.1:9" // discard port: an accidental pull fails here, on loopback
+	NodeName      = "tollgate-node"
+	NodeIP        = "10.244.0.1"
+	PodSubnet     = "10.244.0.0/24"
+	nodeBridge    = "tgnode0"
+	PauseImage    = "tollgate.local/pause:v1"
+	noProxyHere   = "http://127.0.0.1:9" // discard port: an accidental pull fails here, on loopback
+	varLibKubelet = "/var/lib/kubelet"
 )
 
 // NodeBin is the directory with kubelet and kube-scheduler (make/node.mk).
@@ -47,6 +48,9 @@ type Node struct {
 	containerd    *Process
 	kubelet       *Process
 	netnsBefore   map[string]bool
+	// The kubelet always makes /var/lib/kubelet/device-plugins; removed on
+	// Stop unless it was there before.
+	varLibKubelet bool
 	once          sync.Once
 }
 
@@ -77,6 +81,8 @@ func StartNode(ctx context.Context, api *APIServer) (n *Node, err error) {
 		return nil, fmt.Errorf("node dir: %w", err)
 	}
 	n = &Node{Name: NodeName, IP: NodeIP, Dir: dir, sock: filepath.Join(dir, "containerd.sock"), netnsBefore: listNetns()}
+	_, statErr := os.Stat(varLibKubelet)
+	n.varLibKubelet = statErr == nil
 	atStopAll(n.Stop)
 	defer func() {
 		if err != nil {
@@ -189,7 +195,8 @@ func (n *Node) startKubelet(api *APIServer) error {
 	}
 	n.kubelet, err = StartProcess("kubelet", n.Dir, bin, []string{
 		"--config=" + cfg, "--kubeconfig=" + api.Kubeconfig, "--hostname-override=" + n.Name,
-		"--node-ip=" + n.IP, "--root-dir=" + filepath.Join(n.Dir, "kubelet"), "--v=1",
+		"--node-ip=" + n.IP, "--root-dir=" + filepath.Join(n.Dir, "kubelet"),
+		"--cert-dir=" + filepath.Join(n.Dir, "kubelet-pki"), "--v=1",
 	}, nil)
 	return err
 }

@@ -76,6 +76,9 @@ func (n *Node) Stop() {
 			slog.Warn("remove node bridge", "bridge", nodeBridge, "err", err)
 		}
 		removeKubeCgroups()
+		if !n.varLibKubelet {
+			_ = os.RemoveAll(varLibKubelet)
+		}
 		if os.Getenv("TOLLGATE_KEEP_DIR") != "" {
 			slog.Info("keeping node dir", "dir", n.Dir)
 			return

@@ -45,6 +45,8 @@ var controllers = []string{
 	"serviceaccount-token-controller", "serviceaccount-controller", "resourcequota-controller", "namespace-controller",
 	"deployment-controller", "replicaset-controller", "endpointslice-controller", "endpoints-controller",
 	"garbage-collector-controller", "root-ca-certificate-publisher-controller", "disruption-controller",
+	// The kubelet registers with the not-ready taint; this controller lifts it.
+	"node-lifecycle-controller",
 }
 
 // NodeImageTar is Tollgate's image for the node (`make image`), named as

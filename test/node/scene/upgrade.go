@@ -111,6 +111,10 @@ func (s *Scene) UpgradeHotReload(ctx context.Context) error {
 	if o, err := s.Apply(ctx, outsider, true); err != nil || !o.Allowed {
 		return fmt.Errorf("examples/pods/04 under the default config: want allowed, got %v %v", o, err)
 	}
+	gens, err := generations(ctx, before)
+	if err != nil {
+		return err
+	}
 	raw, err := os.ReadFile(filepath.Join(s.examples, "config.yaml"))
 	if err != nil {
 		return fmt.Errorf("read examples/config.yaml: %w", err)
@@ -120,16 +124,48 @@ func (s *Scene) UpgradeHotReload(ctx context.Context) error {
 		return err
 	}
 	begin := time.Now()
+	err = s.Eventually(ctx, "both replicas took a new config generation", func(ctx context.Context) error {
+		now, err := generations(ctx, before)
+		if err != nil {
+			return err
+		}
+		for pod, g := range now {
+			if g <= gens[pod] {
+				return fmt.Errorf("pod %s: generation %v (was %v)", pod, g, gens[pod])
+			}
+		}
+		s.Log("tollgate_config_generation per replica: before %v, now %v", gens, now)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Both replicas answer, one at random each time: ask a few times each.
+	small, _, err := s.Example("01-small-profile-defaults.yaml")
+	if err != nil {
+		return err
+	}
+	seen := 0
 	err = s.Eventually(ctx, "new config and policy in force", func(ctx context.Context) error {
 		b, err := s.Apply(ctx, busyboxPod, true)
 		if err != nil || b.Allowed || !strings.Contains(b.Denial, "[no-busybox]") {
+			seen = 0
 			return fmt.Errorf("busybox: %v %v", b, err)
 		}
 		o, err := s.Apply(ctx, outsider, true)
 		if err != nil || o.Allowed || !strings.Contains(o.Denial, "allowed-registries") {
+			seen = 0
 			return fmt.Errorf("examples/pods/04: %v %v", o, err)
 		}
-		s.Log("after the upgrade: busybox Pod %s\n    examples/pods/04 (quay.io) %s", b, o)
+		d, err := s.Apply(ctx, small, true)
+		if err != nil || !d.Allowed || d.Pod.Annotations[annotationDefaulted] == "" {
+			seen = 0
+			return fmt.Errorf("examples/pods/01 (profile small): %v %v", d, err)
+		}
+		if seen++; seen < 6 {
+			return fmt.Errorf("%d checks in a row", seen)
+		}
+		s.Log("after the upgrade, 6 times in a row: busybox Pod %s\n    examples/pods/04 (quay.io) %s\n    examples/pods/01 (profile small) %s", b, o, d)
 		return nil
 	})
 	if err != nil {
