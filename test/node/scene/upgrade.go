@@ -140,13 +140,35 @@ func (s *Scene) UpgradeHotReload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Both replicas answer, one at random each time: ask a few times each.
+	if err := s.checkReloaded(ctx, outsider); err != nil {
+		return err
+	}
+	after, err := s.WaitReplicas(ctx, 2)
+	if err != nil {
+		return err
+	}
+	if fresh := newNames(after, before); len(fresh) > 0 {
+		return fmt.Errorf("a config-only upgrade replaced pods: new %v", fresh)
+	}
+	for _, p := range after {
+		if n := p.Status.ContainerStatuses[0].RestartCount; n != 0 {
+			return fmt.Errorf("pod %s restarted %d times", p.Name, n)
+		}
+	}
+	s.Log("config and policy reloaded %s after helm upgrade returned, by the same Pods (%s, %s), 0 restarts",
+		since(begin), after[0].Name, after[1].Name)
+	return nil
+}
+
+// checkReloaded asks, six times in a row, for what the new config and policy
+// decide; both replicas answer, one at random each time.
+func (s *Scene) checkReloaded(ctx context.Context, outsider string) error {
 	small, _, err := s.Example("01-small-profile-defaults.yaml")
 	if err != nil {
 		return err
 	}
 	seen := 0
-	err = s.Eventually(ctx, "new config and policy in force", func(ctx context.Context) error {
+	return s.Eventually(ctx, "new config and policy in force", func(ctx context.Context) error {
 		b, err := s.Apply(ctx, busyboxPod, true)
 		if err != nil || b.Allowed || !strings.Contains(b.Denial, "[no-busybox]") {
 			seen = 0
@@ -168,24 +190,6 @@ func (s *Scene) UpgradeHotReload(ctx context.Context) error {
 		s.Log("after the upgrade, 6 times in a row: busybox Pod %s\n    examples/pods/04 (quay.io) %s\n    examples/pods/01 (profile small) %s", b, o, d)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	after, err := s.WaitReplicas(ctx, 2)
-	if err != nil {
-		return err
-	}
-	if fresh := newNames(after, before); len(fresh) > 0 {
-		return fmt.Errorf("a config-only upgrade replaced pods: new %v", fresh)
-	}
-	for _, p := range after {
-		if n := p.Status.ContainerStatuses[0].RestartCount; n != 0 {
-			return fmt.Errorf("pod %s restarted %d times", p.Name, n)
-		}
-	}
-	s.Log("config and policy reloaded %s after helm upgrade returned, by the same Pods (%s, %s), 0 restarts",
-		since(begin), after[0].Name, after[1].Name)
-	return nil
 }
 
 // Examples applies every examples/pods file for real, as `make demo` does,
