@@ -113,3 +113,16 @@ func newNames(after, before []corev1.Pod) []string {
 	}
 	return out
 }
+
+// unchanged checks that after holds the same Pods as before, none restarted.
+func unchanged(before, after []corev1.Pod) error {
+	if fresh := newNames(after, before); len(fresh) > 0 {
+		return fmt.Errorf("pods replaced: new %v", fresh)
+	}
+	for _, p := range after {
+		if n := p.Status.ContainerStatuses[0].RestartCount; n != 0 {
+			return fmt.Errorf("pod %s restarted %d times", p.Name, n)
+		}
+	}
+	return nil
+}

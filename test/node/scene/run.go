@@ -21,6 +21,7 @@ func (s *Scene) Steps() []Step {
 		{"caBundle injected by cert-manager", s.CheckCABundle},
 		{"a Pod mutated and a Pod denied through the chart's Service", s.AdmitWithDefaults},
 		{"one replica deleted while admissions keep succeeding", s.LoseReplica},
+		{"certificate renewal reaches the running Pods", s.Renewal},
 		{"helm upgrade adding a custom policy", s.UpgradeAddPolicy},
 		{"helm upgrade changing config and policy: hot reload, no restart", s.UpgradeHotReload},
 		{"the examples, as make demo applies them", s.Examples},

@@ -147,13 +147,8 @@ func (s *Scene) UpgradeHotReload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if fresh := newNames(after, before); len(fresh) > 0 {
-		return fmt.Errorf("a config-only upgrade replaced pods: new %v", fresh)
-	}
-	for _, p := range after {
-		if n := p.Status.ContainerStatuses[0].RestartCount; n != 0 {
-			return fmt.Errorf("pod %s restarted %d times", p.Name, n)
-		}
+	if err := unchanged(before, after); err != nil {
+		return fmt.Errorf("a config-only upgrade: %w", err)
 	}
 	s.Log("config and policy reloaded %s after helm upgrade returned, by the same Pods (%s, %s), 0 restarts",
 		since(begin), after[0].Name, after[1].Name)
