@@ -26,6 +26,9 @@ type APIServerOptions struct {
 	NoServiceAccount bool
 	// ExtraFlags are appended last, so they win.
 	ExtraFlags []string
+	// ExtraSANs are more names and addresses for the serving certificate, for
+	// clients that reach the server through a forwarder (the node's Pods).
+	ExtraSANs []string
 }
 
 // APIServer is one running kube-apiserver.
@@ -51,7 +54,7 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, o APIServerOptions) 
 		return nil, err
 	}
 	dir := filepath.Join(cp.Dir, o.Name)
-	if err := cp.CA.WriteServing(dir, "kube-apiserver", []string{"127.0.0.1", "localhost"}); err != nil {
+	if err := cp.CA.WriteServing(dir, "kube-apiserver", append([]string{"127.0.0.1", "localhost"}, o.ExtraSANs...)); err != nil {
 		return nil, fmt.Errorf("%s serving cert: %w", o.Name, err)
 	}
 	// Webhooks and quota need these; NamespaceLifecycle keeps deletion sane.

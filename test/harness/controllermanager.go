@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -11,7 +12,11 @@ import (
 // ServiceAccounts and their tokens, ResourceQuota status, namespace deletion.
 var kcmControllers = "serviceaccount-token-controller,serviceaccount-controller,resourcequota-controller,namespace-controller"
 
-func (cp *ControlPlane) startControllerManager(ctx context.Context, s *APIServer) (*Process, error) {
+func (cp *ControlPlane) startControllerManager(ctx context.Context, s *APIServer, controllers []string) (*Process, error) {
+	list := kcmControllers
+	if len(controllers) > 0 {
+		list = strings.Join(controllers, ",")
+	}
 	bin, err := binary("kube-controller-manager")
 	if err != nil {
 		return nil, err
@@ -30,7 +35,7 @@ func (cp *ControlPlane) startControllerManager(ctx context.Context, s *APIServer
 		fmt.Sprintf("--secure-port=%d", port),
 		"--cert-dir=" + filepath.Join(cp.Dir, name),
 		"--leader-elect=false",
-		"--controllers=" + kcmControllers,
+		"--controllers=" + list,
 		"--service-account-private-key-file=" + cp.saKeyFile,
 		"--root-ca-file=" + filepath.Join(cp.Dir, "ca.crt"),
 		"--use-service-account-credentials=false",

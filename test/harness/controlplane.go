@@ -17,6 +17,9 @@ type Options struct {
 	APIServer APIServerOptions
 	// ControllerManager runs kube-controller-manager against the first server.
 	ControllerManager bool
+	// Controllers replaces the controller-manager's default set (a node
+	// needs Deployments, ReplicaSets, EndpointSlices and garbage collection).
+	Controllers []string
 }
 
 // ControlPlane is etcd plus one or more kube-apiservers (each with its own
@@ -91,7 +94,7 @@ func Start(ctx context.Context, o Options) (cp *ControlPlane, err error) {
 		return nil, err
 	}
 	if o.ControllerManager {
-		if cp.kcm, err = cp.startControllerManager(ctx, cp.APIServer); err != nil {
+		if cp.kcm, err = cp.startControllerManager(ctx, cp.APIServer, o.Controllers); err != nil {
 			return nil, err
 		}
 	}
