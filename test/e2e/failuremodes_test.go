@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
-	"slices"
 	"strings"
 	"testing"
 
@@ -37,29 +35,8 @@ func TestFailureMatrix(t *testing.T) {
 	namespace(t, env.api.Client, ns, map[string]string{"tollgate.dev/ignore": "true", "e2e.tollgate.dev/matrix": "yes"}, true)
 	register := func(t *testing.T, policy string, hooks ...string) {
 		t.Helper()
-		sets := []string{"tls.mode=url", "webhook.url=" + broken.URL, "tls.caBundle=" + base64.StdEncoding.EncodeToString(broken.CA.CertPEM),
-			"webhook.ignoreLabel=e2e.tollgate.dev/not-broken", "webhook.config.enabled=false",
-			"webhook.namespaceSelectorExpressions[0].key=e2e.tollgate.dev/matrix", "webhook.namespaceSelectorExpressions[0].operator=Exists"}
-		for _, h := range []string{"mutating", "validating", "workloads"} {
-			sets = append(sets, "webhook."+h+".enabled="+boolWord(slices.Contains(hooks, h)), "webhook."+h+".failurePolicy="+policy)
-		}
-		// --no-hooks: the uninstall hooks carry the same names, with no webhooks.
-		args := []string{"template", "broken", harness.ChartDir(), "--no-hooks"}
-		for _, s := range sets {
-			args = append(args, "--set", s)
-		}
-		r := harness.Helm(ctx, "", args...)
-		if r.Err != nil {
-			t.Fatal(r.Err)
-		}
-		kubectl(ctx, "", "delete", "mutatingwebhookconfiguration,validatingwebhookconfiguration", "broken-tollgate", "--ignore-not-found")
-		if r := kubectl(ctx, r.Stdout, "apply", "-f", "-"); r.Err != nil {
-			t.Fatal(r.Err)
-		}
+		registerOnly(ctx, t, "broken", broken, "e2e.tollgate.dev/matrix", policy, hooks...)
 	}
-	t.Cleanup(func() {
-		kubectl(context.Background(), "", "delete", "mutatingwebhookconfiguration,validatingwebhookconfiguration", "broken-tollgate", "--ignore-not-found")
-	})
 	pod := func(name string) harness.Result {
 		return kubectl(ctx, "", "run", name, "-n", ns, "--image="+pause, "--dry-run=server")
 	}

@@ -45,6 +45,8 @@ var controllers = []string{
 	"serviceaccount-token-controller", "serviceaccount-controller", "resourcequota-controller", "namespace-controller",
 	"deployment-controller", "replicaset-controller", "endpointslice-controller", "endpoints-controller",
 	"garbage-collector-controller", "root-ca-certificate-publisher-controller", "disruption-controller",
+	// helm upgrade runs the chart's check-config hook as a Job.
+	"job-controller",
 	// The kubelet registers with the not-ready taint; this controller lifts it.
 	"node-lifecycle-controller",
 }
