@@ -57,6 +57,13 @@ spec:
 	}
 	t.Logf("user sees: %s", strings.TrimSpace(r.Output()))
 
+	// Until Tollgate's informer sees the new status.used, the Pod is only
+	// over with the ledger's pending charge: a warning, and the in-tree
+	// plugin denies in its own words. A dry run (never charged) shows when.
+	eventually(t, "Tollgate sees the 850m in status.used", func(ctx context.Context) (bool, string) {
+		r := kubectl(ctx, pod("over", "300m"), "apply", "-n", ns, "--dry-run=server", "-f", "-")
+		return r.Err != nil && strings.Contains(r.Stderr, `exceeded quota "compute"`), r.Output()
+	})
 	r = kubectl(ctx, pod("over", "300m"), "apply", "-n", ns, "-f", "-")
 	if r.Err == nil {
 		t.Fatalf("a Pod exceeding the quota was admitted:\n%s", r.Output())
