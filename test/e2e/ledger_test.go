@@ -20,19 +20,7 @@ func TestLedgerOnlyOverflowIsAWarning(t *testing.T) {
 	ctx := testCtx(t)
 	ns := "e2e-ledger"
 	namespace(t, env.api.Client, ns, nil, true)
-	quota := `apiVersion: v1
-kind: ResourceQuota
-metadata: {name: team-budget}
-spec:
-  hard: {requests.cpu: "2"}
-`
-	if r := kubectl(ctx, quota, "apply", "-n", ns, "-f", "-"); r.Err != nil {
-		t.Fatal(r.Err)
-	}
-	eventually(t, "quota status filled", func(ctx context.Context) (bool, string) {
-		rq, err := env.api.Client.CoreV1().ResourceQuotas(ns).Get(ctx, "team-budget", metav1.GetOptions{})
-		return err == nil && len(rq.Status.Hard) > 0, errString(err)
-	})
+	applyQuota(t, ns, "team-budget", `{requests.cpu: "2"}`)
 	big := simplePod("big", pause)
 	big.Spec.Containers[0].Resources.Requests = rl("cpu", "3")
 	eventually(t, "Tollgate sees the quota (a dry run, which charges nothing)", func(ctx context.Context) (bool, string) {
@@ -50,7 +38,7 @@ spec:
 
 	fits := `apiVersion: v1
 kind: Pod
-metadata: {name: real}
+metadata: {name: fits}
 spec:
   containers:
     - name: work
@@ -68,7 +56,7 @@ spec:
 		}
 	}
 	t.Logf("user sees: %s", strings.TrimSpace(r.Output()))
-	if _, err := env.api.Client.CoreV1().Pods(ns).Get(ctx, "real", metav1.GetOptions{}); err != nil {
+	if _, err := env.api.Client.CoreV1().Pods(ns).Get(ctx, "fits", metav1.GetOptions{}); err != nil {
 		t.Errorf("the Pod was not stored: %v", err)
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Quota as the user sees it in kubectl: a Pod that takes the namespace past
@@ -17,20 +15,7 @@ func TestQuotaWarningAndDenial(t *testing.T) {
 	ctx := testCtx(t)
 	ns := "e2e-quota"
 	namespace(t, env.api.Client, ns, nil, true)
-	quota := `apiVersion: v1
-kind: ResourceQuota
-metadata: {name: compute}
-spec:
-  hard: {requests.cpu: "1", requests.memory: 1Gi, pods: "10"}
-`
-	if r := kubectl(ctx, quota, "apply", "-n", ns, "-f", "-"); r.Err != nil {
-		t.Fatal(r.Err)
-	}
-	// kube-controller-manager fills status.hard; only then does the quota count.
-	eventually(t, "quota status filled", func(ctx context.Context) (bool, string) {
-		rq, err := env.api.Client.CoreV1().ResourceQuotas(ns).Get(ctx, "compute", metav1.GetOptions{})
-		return err == nil && len(rq.Status.Hard) > 0, errString(err)
-	})
+	applyQuota(t, ns, "compute", `{requests.cpu: "1", requests.memory: 1Gi, pods: "10"}`)
 	pod := func(name, cpu string) string {
 		return `apiVersion: v1
 kind: Pod

@@ -120,19 +120,7 @@ func TestForgedReviewWithoutClientCertificate(t *testing.T) {
 	ctx := testCtx(t)
 	ns := "e2e-forged"
 	namespace(t, env.api.Client, ns, nil, true)
-	quota := `apiVersion: v1
-kind: ResourceQuota
-metadata: {name: team-budget}
-spec:
-  hard: {requests.cpu: "1"}
-`
-	if r := kubectl(ctx, quota, "apply", "-n", ns, "-f", "-"); r.Err != nil {
-		t.Fatal(r.Err)
-	}
-	eventually(t, "quota status filled", func(ctx context.Context) (bool, string) {
-		rq, err := env.api.Client.CoreV1().ResourceQuotas(ns).Get(ctx, "team-budget", metav1.GetOptions{})
-		return err == nil && len(rq.Status.Hard) > 0, errString(err)
-	})
+	applyQuota(t, ns, "team-budget", `{requests.cpu: "1"}`)
 	review := forgedReview(t, ns)
 
 	if resp, err := postReview(env.tg, review, false); err == nil {
