@@ -82,7 +82,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 		quota: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tollgate_quota_outcomes_total",
-			Help: "Quota predictions that denied or warned, by outcome (deny, warn), reason code (quota.exceeded, quota.near-limit, quota.must-specify, quota.status-unknown) and quota resource (requests.cpu, limits.memory, pods, ...; \"other\" for extended and count/* resources).",
+			Help: "Quota predictions that denied or warned, by outcome (deny, warn), reason code (quota.exceeded, quota.near-limit, quota.pending-charges, quota.must-specify, quota.status-unknown) and quota resource (requests.cpu, limits.memory, pods, ...; \"other\" for extended and count/* resources).",
 		}, []string{"outcome", "code", "resource"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "tollgate_webhook_request_duration_seconds",
@@ -125,7 +125,7 @@ func (m *Metrics) Decision(webhook string, allowed bool, reasons []verdict.Reaso
 
 // Warnings counts the quota warnings among an answer's warnings by code and
 // resource (tollgate_quota_outcomes_total{outcome="warn"}): near-limit
-// warnings, and every quota problem when quota.mode is warn.
+// and pending-charges warnings, and every quota problem when quota.mode is warn.
 func (m *Metrics) Warnings(warnings []string) {
 	for _, w := range warnings {
 		code, msg, ok := strings.Cut(w, ": ")
@@ -149,7 +149,9 @@ func (m *Metrics) Instrument(webhook string, next http.Handler) http.Handler {
 	})
 }
 
-var knownQuotaCodes = map[string]bool{"quota.exceeded": true, "quota.near-limit": true, "quota.must-specify": true, "quota.status-unknown": true}
+var knownQuotaCodes = map[string]bool{
+	"quota.exceeded": true, "quota.near-limit": true, "quota.pending-charges": true, "quota.must-specify": true, "quota.status-unknown": true,
+}
 
 // The resource names in pkg/quota's messages (see its format.go and
 // headroom.go): "...: requests.cpu: requested 1, used ...; limits.cpu:
@@ -168,7 +170,7 @@ var (
 func quotaResources(code, msg string) []string {
 	var names []string
 	switch code {
-	case "quota.exceeded":
+	case "quota.exceeded", "quota.pending-charges": // the same "<name>: requested" parts
 		for _, m := range reExceeded.FindAllStringSubmatch(msg, -1) {
 			names = append(names, m[1])
 		}

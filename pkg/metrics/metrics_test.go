@@ -117,6 +117,13 @@ func TestQuotaOutcomes(t *testing.T) {
 		v := quota.Check(in)
 		m.Decision("validate", v.Allowed(), v.Reasons, v.Warnings) // counts its quota warnings too
 	}
+	// Two Pods that each fit status.used but not together: the ledger warns on the second.
+	ledger := quota.NewLedger(func() time.Time { return time.Unix(0, 0) })
+	roomy := rq("roomy", list("requests.cpu", "3"), list("requests.cpu", "0"))
+	for range 2 {
+		v := ledger.Check(quota.Input{Operation: "CREATE", Pod: pod, Quotas: []corev1.ResourceQuota{roomy}, Options: opts})
+		m.Decision("validate", v.Allowed(), v.Reasons, v.Warnings)
+	}
 	text := gather(t, reg)
 	for _, line := range []string{
 		`tollgate_quota_outcomes_total{code="quota.exceeded",outcome="deny",resource="requests.cpu"} 1`,
@@ -125,6 +132,7 @@ func TestQuotaOutcomes(t *testing.T) {
 		`tollgate_quota_outcomes_total{code="quota.must-specify",outcome="deny",resource="limits.memory"} 1`,
 		`tollgate_quota_outcomes_total{code="quota.status-unknown",outcome="deny",resource="pods"} 1`,
 		`tollgate_quota_outcomes_total{code="quota.exceeded",outcome="warn",resource="requests.cpu"} 1`,
+		`tollgate_quota_outcomes_total{code="quota.pending-charges",outcome="warn",resource="requests.cpu"} 1`,
 	} {
 		if !strings.Contains(text, line+"\n") {
 			t.Errorf("want line %q", line)

@@ -25,6 +25,9 @@ var ErrNotPod = errors.New("not a Pod")
 // other than CREATE and UPDATE; the old ones are nil except on UPDATE.
 type Request struct {
 	policy.Request
+	// UID is the AdmissionRequest's uid; the quota ledger keys a charge by
+	// it when the Pod has no metadata.uid.
+	UID                   string
 	Resource              metav1.GroupVersionResource
 	Pod, OldPod           *corev1.Pod
 	Workload, OldWorkload *workload.Workload
@@ -49,7 +52,7 @@ func Decode(ar *admissionv1.AdmissionRequest) (Request, error) {
 	req := Request{Request: policy.Request{
 		Operation: string(ar.Operation), SubResource: ar.SubResource, Namespace: ar.Namespace,
 		Name: ar.Name, DryRun: ar.DryRun != nil && *ar.DryRun, UserInfo: ar.UserInfo,
-	}, Resource: ar.Resource}
+	}, UID: string(ar.UID), Resource: ar.Resource}
 	if pod {
 		req.Resource = metav1.GroupVersionResource{Version: "v1", Resource: "pods"}
 	} else if req.Resource.Resource == "" || req.Resource.Resource == "pods" {

@@ -84,10 +84,10 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 		}
 		qin := quota.Input{
 			Operation: req.Operation, Pod: pod, OldPod: old, Quotas: quotas,
-			DryRun: req.DryRun, Options: st.Config.QuotaOptions(),
+			DryRun: req.DryRun, RequestUID: req.UID, Options: st.Config.QuotaOptions(),
 		}
-		// Quota goes last so the ledger only keeps a charge for a Pod that
-		// every other check admitted as well.
+		// Quota goes last; a charge is released below when any other step
+		// (limits, policies, another quota) denies the same request.
 		qv := p.ledger.Check(qin)
 		if span != nil {
 			span.SetAttributes(outcome("tollgate.quota.outcome", qv), attribute.Int("tollgate.quota.count", len(quotas)))

@@ -38,9 +38,13 @@ type Input struct {
 	Pod       *corev1.Pod
 	OldPod    *corev1.Pod // UPDATE only
 	// Quotas are the ResourceQuotas of the Pod's namespace, with status.
-	Quotas  []corev1.ResourceQuota
-	DryRun  bool
-	Options Options
+	Quotas []corev1.ResourceQuota
+	DryRun bool
+	// RequestUID is the AdmissionRequest's uid. The Ledger keys a charge by
+	// the Pod's metadata.uid (set by the API server before admission, so
+	// stable across retries of one create) and falls back to this.
+	RequestUID string
+	Options    Options
 	// Now is used only to tell whether a deleting Pod's grace ran out; the
 	// zero time skips that test. Ledger.Check fills it from its clock.
 	Now time.Time
@@ -52,6 +56,8 @@ type Input struct {
 // ModeWarn it is a warning that starts with the same code; under ModeOff
 // nothing is checked. Resources that end at or past the warn threshold of
 // a quota add a "quota.near-limit: " warning, unless the Pod is denied.
+// Check has no pending charges; Ledger.Check adds them, and they only ever
+// warn ("quota.pending-charges: ").
 func Check(in Input) verdict.Verdict {
 	if in.Options.Mode == ModeOff {
 		return verdict.Verdict{}
@@ -71,6 +77,9 @@ func render(p prediction, mode Mode) verdict.Verdict {
 	}
 	if !v.Allowed() {
 		return v // the Pod is not admitted: "after this Pod" would be false
+	}
+	for _, w := range p.pending {
+		v.Warn(w)
 	}
 	for _, w := range p.nearLimit {
 		v.Warn(w)

@@ -1,7 +1,7 @@
 // Package quota predicts what the in-tree ResourceQuota admission plugin
 // will decide about a Pod, explains it in human units, warns before a quota
 // fills up, and remembers recent admissions the quota status does not show
-// yet.
+// yet (to warn about them, never to deny).
 //
 // # Why a prediction
 //
@@ -68,23 +68,33 @@
 // turns them into warnings that start with the same "<code>: " prefix;
 // off does nothing. A resource the Pod consumes that ends at or above
 // Options.WarnThreshold percent of hard yields a warning starting with
-// "quota.near-limit: ".
+// "quota.near-limit: ". The Ledger adds "quota.pending-charges: " warnings
+// (below) in every mode but off; they never deny.
 //
 // # The ledger
 //
 // Between an admission and the quota cache seeing the new status.used, a
 // burst of Pods would each be compared with the same stale used. Ledger
 // keeps, per namespace and quota, the charges of Pods this replica let
-// through (allowed, non-dry-run CREATE) and adds them to used. A charge is
-// dropped when the quota's status.used differs from the value it was
-// recorded against (the in-tree plugin has written it) or after
-// Options.LedgerTTL (30s by default). Checks are serialised per namespace,
-// so N concurrent Pods against one quota only let those that fit pass.
-// When something later in the same webhook denies a Pod that Check let
-// through, Ledger.Release gives its charge back.
-// The ledger is per replica and best effort: other replicas, other
-// clients and Pods the in-tree plugin later denies are not seen. The
-// in-tree plugin remains exact.
+// through (allowed, non-dry-run CREATE). It never denies on its own: a Pod
+// that fits status.used but not status.used plus those pending charges is
+// admitted with a warning, code quota.pending-charges, that gives both
+// figures and says the in-tree plugin decides. Denying on them would let
+// anything the ledger cannot verify deny real Pods: a Pod another webhook
+// or the in-tree plugin later refused, a retried call, a forged review.
+//
+// A charge is keyed by the Pod's metadata.uid, which the API server sets
+// before admission and keeps across retries of one create, else by the
+// AdmissionRequest's uid; a Pod already charged is not charged again and
+// its own charge is not counted against it. When any other step of the
+// same validating call denies (limits, policies, another quota),
+// Ledger.Release gives the charge back; a malfunction happens before the
+// charge is taken. A charge is dropped when the quota's status.used
+// differs from the value it was recorded against (the in-tree plugin has
+// written it) or after Options.LedgerTTL (30s by default). Checks are
+// serialised per namespace, so of N concurrent Pods against one quota only
+// those that fit pass without the warning. The ledger is per replica and
+// best effort; the in-tree plugin remains exact.
 //
 // The package is pure: no client-go, no I/O, no wall clock (the Ledger's
 // clock is injected).

@@ -17,6 +17,9 @@ const (
 	CodeMustSpecify   = "quota.must-specify"
 	CodeStatusUnknown = "quota.status-unknown"
 	CodeNearLimit     = "quota.near-limit"
+	// CodePendingCharges warns that a Pod fits status.used but not
+	// status.used plus the Ledger's pending charges; it never denies.
+	CodePendingCharges = "quota.pending-charges"
 )
 
 // defaultWarnThreshold applies when Options.WarnThreshold is 0.
@@ -39,6 +42,7 @@ type charge struct {
 type prediction struct {
 	problems  []problem
 	nearLimit []string
+	pending   []string // quota.pending-charges warnings
 	charges   []charge
 }
 
@@ -147,13 +151,16 @@ func chargeFor(dst []amount, constrained []corev1.ResourceName, newUsage, oldUsa
 	return dst
 }
 
-// headroom compares used (+ pending) + requested with hard for the requested
-// names only, so a resource already over its limit does not block Pods that
-// do not consume it.
+// headroom compares used + requested with hard for the requested names
+// only, so a resource already over its limit does not block Pods that do
+// not consume it. Pending charges (the Ledger's) never make a problem: a
+// Pod that fits status.used but not status.used plus pending gets a
+// quota.pending-charges warning, since only the in-tree plugin knows
+// whether those charges are real.
 func (p *prediction) headroom(q *corev1.ResourceQuota, namespace string, requested []amount, pending corev1.ResourceList, threshold int, record bool) {
 	for _, r := range requested {
-		if end := after(q, pending, r); end.Cmp(q.Status.Hard[r.name]) > 0 {
-			p.problems = append(p.problems, problem{CodeExceeded, "", exceededBy(q, namespace, requested, pending)})
+		if end := after(q, nil, r); end.Cmp(q.Status.Hard[r.name]) > 0 {
+			p.problems = append(p.problems, problem{CodeExceeded, "", exceededBy(q, namespace, requested)})
 			return
 		}
 	}
@@ -164,6 +171,18 @@ func (p *prediction) headroom(q *corev1.ResourceQuota, namespace string, request
 		}
 		p.charges = append(p.charges, charge{quota: q.Name, requested: list, used: q.Status.Used.DeepCopy()})
 	}
+	for _, r := range requested {
+		if end := after(q, pending, r); end.Cmp(q.Status.Hard[r.name]) > 0 {
+			p.pending = append(p.pending, pendingBy(q, namespace, requested, pending))
+			return // the pending warning already says the quota is full
+		}
+	}
+	p.warnNear(q, requested, pending, threshold)
+}
+
+// warnNear adds a quota.near-limit warning per requested resource that ends
+// at or past threshold percent of hard, pending charges included.
+func (p *prediction) warnNear(q *corev1.ResourceQuota, requested []amount, pending corev1.ResourceList, threshold int) {
 	if threshold <= 0 {
 		threshold = defaultWarnThreshold
 	}
@@ -284,29 +303,49 @@ func mustSpecifyMessage(quota string, missing map[corev1.ResourceName][]string) 
 }
 
 // exceededBy names the quota, its namespace and, for every requested
-// resource that ends past hard (in name order), what was requested, used
-// (pending included), hard and still free.
-func exceededBy(q *corev1.ResourceQuota, namespace string, requested []amount, pending corev1.ResourceList) string {
+// resource that ends past hard (in name order), what was requested, used,
+// hard and still free.
+func exceededBy(q *corev1.ResourceQuota, namespace string, requested []amount) string {
+	var parts []string
+	for _, r := range requested {
+		n, hard := r.name, q.Status.Hard[r.name]
+		if end := after(q, nil, r); end.Cmp(hard) <= 0 {
+			continue
+		}
+		u := q.Status.Used[n]
+		parts = append(parts, fmt.Sprintf("%s: requested %s, used %s of %s (%s free)",
+			n, formatQuantity(n, r.q), formatQuantity(n, u), formatQuantity(n, hard), formatQuantity(n, free(hard, u))))
+	}
+	return fmt.Sprintf("exceeded quota %q in namespace %q: %s", q.Name, namespace, strings.Join(parts, "; "))
+}
+
+// pendingBy is the quota.pending-charges warning: for every requested
+// resource that fits status.used but not status.used plus pending, the
+// numbers, then who decides.
+func pendingBy(q *corev1.ResourceQuota, namespace string, requested []amount, pending corev1.ResourceList) string {
 	var parts []string
 	for _, r := range requested {
 		n, hard := r.name, q.Status.Hard[r.name]
 		if end := after(q, pending, r); end.Cmp(hard) <= 0 {
 			continue
 		}
-		u, _ := sum(q.Status.Used, pending, n)
-		free := hard.DeepCopy()
-		free.Sub(u)
-		if free.Sign() < 0 {
-			free.Set(0)
-		}
-		part := fmt.Sprintf("%s: requested %s, used %s of %s (%s free",
-			n, formatQuantity(n, r.q), formatQuantity(n, u), formatQuantity(n, hard), formatQuantity(n, free))
-		if pq, ok := pending[n]; ok && !pq.IsZero() {
-			part += fmt.Sprintf("; used includes %s admitted moments ago and not yet in quota status", formatQuantity(n, pq))
-		}
-		parts = append(parts, part+")")
+		u, pq := q.Status.Used[n], pending[n]
+		parts = append(parts, fmt.Sprintf("%s: requested %s, used %s of %s in quota status (%s free), plus %s pending",
+			n, formatQuantity(n, r.q), formatQuantity(n, u), formatQuantity(n, hard), formatQuantity(n, free(hard, u)), formatQuantity(n, pq)))
 	}
-	return fmt.Sprintf("exceeded quota %q in namespace %q: %s", q.Name, namespace, strings.Join(parts, "; "))
+	return fmt.Sprintf("%s: quota %q in namespace %q: %s; the Pod fits status.used but not status.used plus the charges still pending "+
+		"from Pods admitted moments ago, so Tollgate admits it and the in-tree ResourceQuota decides",
+		CodePendingCharges, q.Name, namespace, strings.Join(parts, "; "))
+}
+
+// free is hard minus used, never below zero.
+func free(hard, used resource.Quantity) resource.Quantity {
+	f := hard.DeepCopy()
+	f.Sub(used)
+	if f.Sign() < 0 {
+		f.Set(0)
+	}
+	return f
 }
 
 // joinNames sorts and comma-joins resource names.

@@ -15,8 +15,10 @@ const defaultLedgerTTL = 30 * time.Second
 
 // Ledger remembers what this replica admitted that quota status does not
 // show yet, so a burst of Pods created faster than the quota cache updates
-// is not all predicted to fit. It is per replica and best effort; the
-// in-tree ResourceQuota plugin stays the exact enforcer.
+// gets a warning instead of a silent "fits". It never denies on its own:
+// it is per replica and best effort, and a Pod another webhook or the
+// in-tree plugin later refuses, or a forged review, leaves a charge it
+// cannot tell from a real one. The in-tree ResourceQuota stays the enforcer.
 //
 // A Ledger is safe for concurrent use. Checks in one namespace are
 // serialised, so check-and-record is atomic per namespace.
@@ -37,7 +39,7 @@ type book struct {
 
 // entry is one admitted Pod's charge against one quota.
 type entry struct {
-	pod       string // podKey of the admitted Pod, for Release
+	pod       string // chargeKey of the admitted Pod, for dedup and Release
 	requested corev1.ResourceList
 	used      corev1.ResourceList // the quota's status.used when recorded
 	at        time.Time
@@ -50,6 +52,13 @@ func NewLedger(clock func() time.Time) *Ledger {
 
 // Check is Check plus the charges admitted recently; on an allowed,
 // non-dry-run CREATE it records the Pod's usage. A nil Ledger is plain Check.
+//
+// Pending charges never deny: a Pod that fits status.used but not
+// status.used plus pending gets a quota.pending-charges warning, because the
+// ledger cannot tell a Pod the in-tree plugin will count from one that a
+// later webhook, the API server or a forged review made up. A Pod already
+// charged (same key, see chargeKey) is not charged again and its own charge
+// is not counted against it, so a retried review gets the same answer.
 //
 // A charge is forgotten once the quota's status.used differs from what it
 // was when the charge was recorded (the in-tree plugin, which runs right
@@ -77,31 +86,38 @@ func (l *Ledger) Check(in Input) verdict.Verdict {
 		byName[in.Quotas[i].Name] = &in.Quotas[i]
 	}
 	b.prune(now, ttl, byName)
-	record := in.Operation == "CREATE" && !in.DryRun
+	key := chargeKey(in)
+	record := in.Operation == "CREATE" && !in.DryRun && !b.holds(key)
 	p := predict(in, func(q *corev1.ResourceQuota) corev1.ResourceList {
 		var sum corev1.ResourceList
 		for _, e := range b.pending[q.Name] {
-			sum = quotav1.Add(sum, e.requested)
+			if key == "" || e.pod != key {
+				sum = quotav1.Add(sum, e.requested)
+			}
 		}
 		return sum
 	}, record)
 	if record && len(p.problems) == 0 {
 		for _, c := range p.charges {
-			b.pending[c.quota] = append(b.pending[c.quota], entry{pod: podKey(in.Pod), requested: c.requested, used: c.used, at: now})
+			b.pending[c.quota] = append(b.pending[c.quota], entry{pod: key, requested: c.requested, used: c.used, at: now})
 		}
 	}
 	return render(p, in.Options.Mode)
 }
 
-// Release forgets the charges recorded for the Pod of in (same namespace,
-// same UID, or same name when the Pod has no UID). Call it when the request
-// is denied after Check allowed it, e.g. by a policy in the same webhook,
-// so a Pod that will never exist does not hold quota until the TTL.
+// Release forgets the charges recorded for the request of in (same
+// namespace and chargeKey). Call it when the request is denied after Check
+// allowed it, by any step of the same webhook, so a Pod that will never
+// exist does not hold quota until the TTL. Requests without a key are not
+// released (hand-made inputs only; the API server always sends a uid).
 func (l *Ledger) Release(in Input) {
 	if l == nil || in.Pod == nil {
 		return
 	}
-	key := podKey(in.Pod)
+	key := chargeKey(in)
+	if key == "" {
+		return
+	}
 	l.mu.Lock()
 	b := l.namespaces[namespace(in)]
 	l.mu.Unlock()
@@ -125,13 +141,35 @@ func (l *Ledger) Release(in Input) {
 	}
 }
 
-// podKey identifies a Pod within its namespace: the API server sets the
-// UID (and a generated name) before admission webhooks run.
-func podKey(pod *corev1.Pod) string {
-	if pod.UID != "" {
-		return "uid:" + string(pod.UID)
+// chargeKey identifies the admitted Pod within its namespace: its UID,
+// which the API server sets (with a generated name) before admission
+// webhooks run and keeps across retried calls; else the request's UID
+// (offline evaluation, hand-made reviews). Names are not used: two
+// distinct Pods can share one over time. "" means the charge cannot be
+// told apart from others, so it is never deduplicated nor released.
+func chargeKey(in Input) string {
+	switch {
+	case in.Pod.UID != "":
+		return "uid:" + string(in.Pod.UID)
+	case in.RequestUID != "":
+		return "request:" + in.RequestUID
 	}
-	return "name:" + pod.Name
+	return ""
+}
+
+// holds reports whether key already has a charge in the book; b.mu is held.
+func (b *book) holds(key string) bool {
+	if key == "" {
+		return false
+	}
+	for _, entries := range b.pending {
+		for _, e := range entries {
+			if e.pod == key {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // namespace keys the ledger: the Pod's namespace, else its quotas' (the API

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
@@ -30,7 +31,7 @@ func create(p *corev1.Pod, qs ...corev1.ResourceQuota) Input {
 }
 
 // TestLedgerSequence walks one quota through a burst, a status catch-up
-// and an expiry.
+// and an expiry. The Pods carry no UID, so none is taken for a retry.
 func TestLedgerSequence(t *testing.T) {
 	clock := newFakeClock()
 	l := NewLedger(clock.now)
@@ -47,11 +48,10 @@ func TestLedgerSequence(t *testing.T) {
 			want: verdict.Verdict{Warnings: []string{`quota.near-limit: quota "compute": requests.cpu will be 3 of 4 (75%) after this Pod`}}},
 		{name: "dry run is checked, not recorded", in: Input{Operation: "CREATE", DryRun: true, Pod: cpuPod("1"), Quotas: quotas(stale)},
 			want: verdict.Verdict{Warnings: []string{`quota.near-limit: quota "compute": requests.cpu will be 4 of 4 (100%) after this Pod`}}},
-		{name: "third does not fit on stale status plus pending", in: create(cpuPod("1500m"), stale),
-			want: verdict.Verdict{Reasons: []verdict.Reason{deny(CodeExceeded, "",
-				`exceeded quota "compute" in namespace "team-a": requests.cpu: requested 1.5, used 3 of 4 (1 free; used includes 2 admitted moments ago and not yet in quota status)`)}}},
-		{name: "denied pod was not recorded", in: create(cpuPod("1"), stale),
-			want: verdict.Verdict{Warnings: []string{`quota.near-limit: quota "compute": requests.cpu will be 4 of 4 (100%) after this Pod`}}},
+		{name: "third fits status but not pending: warned, admitted, charged", in: create(cpuPod("1500m"), stale),
+			want: verdict.Verdict{Warnings: []string{pendingWarning(`requests.cpu: requested 1.5, used 1 of 4 in quota status (3 free), plus 2 pending`)}}},
+		{name: "fourth sees the third's charge too", in: create(cpuPod("1"), stale),
+			want: verdict.Verdict{Warnings: []string{pendingWarning(`requests.cpu: requested 1, used 1 of 4 in quota status (3 free), plus 3.5 pending`)}}},
 		{name: "status caught up: pending dropped", in: create(cpuPod("1"), rq("compute", hard("requests.cpu", "4"), used("requests.cpu", "2"))),
 			want: verdict.Verdict{Warnings: []string{`quota.near-limit: quota "compute": requests.cpu will be 3 of 4 (75%) after this Pod`}}},
 		{name: "expired after the TTL", advance: 31 * time.Second, in: create(cpuPod("2"), rq("compute", hard("requests.cpu", "4"), used("requests.cpu", "2"))),
@@ -105,7 +105,8 @@ func TestNilLedger(t *testing.T) {
 }
 
 // TestLedgerConcurrent: N goroutines admit against one quota whose status
-// never changes; exactly those that fit pass.
+// never changes; all are admitted, and exactly those that fit get no
+// quota.pending-charges warning.
 func TestLedgerConcurrent(t *testing.T) {
 	tests := map[string]struct {
 		goroutines int
@@ -115,7 +116,7 @@ func TestLedgerConcurrent(t *testing.T) {
 		want       int
 	}{
 		"ten of fifty":         {50, "1", "10", "0", 10},
-		"none when full":       {20, "100m", "2", "2", 0},
+		"two of twenty":        {20, "100m", "2", "1800m", 2},
 		"all fit":              {16, "250m", "8", "4", 16},
 		"odd sizes":            {40, "300m", "10", "1", 30},
 		"one slot, many tries": {64, "1", "5", "4", 1},
@@ -125,7 +126,7 @@ func TestLedgerConcurrent(t *testing.T) {
 			l := NewLedger(newFakeClock().now)
 			q := rq("compute", hard("requests.cpu", tc.hardCPU, "pods", "1000"), used("requests.cpu", tc.usedCPU, "pods", "0"))
 			other := rq("compute", inNamespace("team-b"), hard("requests.cpu", "1"), used("requests.cpu", "0"))
-			var allowed atomic.Int64
+			var clean atomic.Int64
 			var wg sync.WaitGroup
 			start := make(chan struct{})
 			for i := 0; i < tc.goroutines; i++ {
@@ -134,9 +135,13 @@ func TestLedgerConcurrent(t *testing.T) {
 					defer wg.Done()
 					<-start
 					p := cpuPod(tc.podCPU)
-					p.Name = fmt.Sprintf("web-%d", i)
-					if l.Check(create(p, q)).Allowed() {
-						allowed.Add(1)
+					p.Name, p.UID = fmt.Sprintf("web-%d", i), types.UID(fmt.Sprintf("uid-%d", i))
+					v := l.Check(create(p, q))
+					if !v.Allowed() {
+						t.Errorf("pod %d denied: the ledger must only warn: %+v", i, v.Reasons)
+					}
+					if !hasPendingWarning(v) {
+						clean.Add(1)
 					}
 					// another namespace, in parallel, must not interfere
 					o := cpuPod("100m")
@@ -146,8 +151,8 @@ func TestLedgerConcurrent(t *testing.T) {
 			}
 			close(start)
 			wg.Wait()
-			if got := int(allowed.Load()); got != tc.want {
-				t.Errorf("allowed %d of %d, want %d", got, tc.goroutines, tc.want)
+			if got := int(clean.Load()); got != tc.want {
+				t.Errorf("%d of %d without a pending warning, want %d", got, tc.goroutines, tc.want)
 			}
 		})
 	}
@@ -212,9 +217,9 @@ func TestLedgerTTL(t *testing.T) {
 			in.Options.LedgerTTL = tc.ttl
 			l.Check(in)
 			clock.step(tc.advance)
-			// a second identical Pod only fits once the first charge is gone
-			if got := l.Check(in).Allowed(); got == tc.pending {
-				t.Errorf("second Pod allowed = %v, want %v", got, !tc.pending)
+			// a second identical Pod is warned about while the first charge is kept
+			if got := hasPendingWarning(l.Check(in)); got != tc.pending {
+				t.Errorf("second Pod warned about pending charges = %v, want %v", got, tc.pending)
 			}
 		})
 	}

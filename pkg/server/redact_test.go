@@ -19,13 +19,14 @@ func TestQuotaAmountsWithheldWithoutClientCertificate(t *testing.T) {
 			{Code: "quota.must-specify", Message: "failed quota: q: must specify limits.cpu for: app"},
 			{Code: "policy.allowed-registries", Message: "image evil.example.com/x is not from an allowed registry"},
 		},
-		Warnings: []string{`quota.near-limit: quota "q": requests.memory will be 7Gi of 8Gi (87%) after this Pod`, "disallowed-tags: latest"},
+		Warnings: []string{`quota.near-limit: quota "q": requests.memory will be 7Gi of 8Gi (87%) after this Pod`, "disallowed-tags: latest",
+			`quota.pending-charges: quota "q" in namespace "team-b": pods: requested 1, used 3 of 5 in quota status (2 free), plus 4 pending; the Pod fits status.used`},
 	})
 	h := withheldQuota(admission.HandlerFunc(func(context.Context, admission.Request) admission.Response { return denied }))
 	resp := h.Handle(context.Background(), admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{Namespace: "team-b"}})
 
 	all := resp.Result.Message + "\n" + strings.Join(resp.Warnings, "\n")
-	for _, secret := range []string{"used 7", "of 8", "1 free", "7Gi", "8Gi", "87%"} {
+	for _, secret := range []string{"used 7", "of 8", "1 free", "7Gi", "8Gi", "87%", "used 3", "of 5", "4 pending"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("answer still shows %q:\n%s", secret, all)
 		}
@@ -38,7 +39,7 @@ func TestQuotaAmountsWithheldWithoutClientCertificate(t *testing.T) {
 	if resp.Allowed || len(resp.Result.Details.Causes) != 3 || resp.Result.Details.Causes[0].Type != "quota.exceeded" {
 		t.Errorf("the decision or its causes changed: allowed=%v causes=%+v", resp.Allowed, resp.Result.Details.Causes)
 	}
-	if !strings.HasPrefix(resp.Warnings[0], "quota.near-limit: ") {
-		t.Errorf("warning lost its code: %q", resp.Warnings[0])
+	if !strings.HasPrefix(resp.Warnings[0], "quota.near-limit: ") || !strings.HasPrefix(resp.Warnings[2], "quota.pending-charges: ") {
+		t.Errorf("warnings lost their codes: %q", resp.Warnings)
 	}
 }

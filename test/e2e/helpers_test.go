@@ -50,6 +50,22 @@ func namespace(t *testing.T, c kubernetes.Interface, name string, labels map[str
 	}
 }
 
+// applyQuota creates a ResourceQuota with spec.hard (YAML flow map) in ns
+// and waits for kube-controller-manager to fill its status: only then does
+// it count, for the in-tree plugin and for Tollgate.
+func applyQuota(t *testing.T, ns, name, hard string) {
+	t.Helper()
+	ctx := testCtx(t)
+	quota := "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: " + name + "}\nspec:\n  hard: " + hard + "\n"
+	if r := kubectl(ctx, quota, "apply", "-n", ns, "-f", "-"); r.Err != nil {
+		t.Fatalf("apply quota %s: %v\n%s", name, r.Err, r.Output())
+	}
+	eventually(t, "quota "+name+" status filled", func(ctx context.Context) (bool, string) {
+		rq, err := env.api.Client.CoreV1().ResourceQuotas(ns).Get(ctx, name, metav1.GetOptions{})
+		return err == nil && len(rq.Status.Hard) > 0, errString(err)
+	})
+}
+
 // waitServiceAccount waits for the default ServiceAccount, without which
 // the ServiceAccount admission plugin refuses Pods.
 func waitServiceAccount(t *testing.T, c kubernetes.Interface, ns string) {

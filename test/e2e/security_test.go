@@ -20,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tollgate-dev/tollgate/test/harness"
 )
@@ -119,19 +120,7 @@ func TestForgedReviewWithoutClientCertificate(t *testing.T) {
 	ctx := testCtx(t)
 	ns := "e2e-forged"
 	namespace(t, env.api.Client, ns, nil, true)
-	quota := `apiVersion: v1
-kind: ResourceQuota
-metadata: {name: team-budget}
-spec:
-  hard: {requests.cpu: "1"}
-`
-	if r := kubectl(ctx, quota, "apply", "-n", ns, "-f", "-"); r.Err != nil {
-		t.Fatal(r.Err)
-	}
-	eventually(t, "quota status filled", func(ctx context.Context) (bool, string) {
-		rq, err := env.api.Client.CoreV1().ResourceQuotas(ns).Get(ctx, "team-budget", metav1.GetOptions{})
-		return err == nil && len(rq.Status.Hard) > 0, errString(err)
-	})
+	applyQuota(t, ns, "team-budget", `{requests.cpu: "1"}`)
 	review := forgedReview(t, ns)
 
 	if resp, err := postReview(env.tg, review, false); err == nil {
@@ -172,9 +161,16 @@ spec:
 // forgedReview is a Pod CREATE asking for 2 CPUs in ns, as anyone could write it.
 func forgedReview(t *testing.T, ns string) []byte {
 	t.Helper()
-	pod := simplePod("forged", pause)
-	pod.Namespace = ns
-	pod.Spec.Containers[0].Resources.Requests = rl("cpu", "2")
+	return podReview(t, ns, "forged", "", "forged-1", "2")
+}
+
+// podReview is a Pod CREATE review for a Pod that requests cpu; podUID ""
+// leaves metadata.uid out.
+func podReview(t *testing.T, ns, name string, podUID, reqUID types.UID, cpu string) []byte {
+	t.Helper()
+	pod := simplePod(name, pause)
+	pod.Namespace, pod.UID = ns, podUID
+	pod.Spec.Containers[0].Resources.Requests = rl("cpu", cpu)
 	pod.Spec.Containers[0].ImagePullPolicy = corev1.PullIfNotPresent
 	raw, err := json.Marshal(pod)
 	if err != nil {
@@ -183,9 +179,9 @@ func forgedReview(t *testing.T, ns string) []byte {
 	review := admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
 		Request: &admissionv1.AdmissionRequest{
-			UID: "forged-1", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+			UID: reqUID, Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
 			Resource: metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
-			Name:     "forged", Namespace: ns, Operation: admissionv1.Create,
+			Name:     name, Namespace: ns, Operation: admissionv1.Create,
 			UserInfo: authnv1.UserInfo{Username: "mallory"},
 			Object:   runtime.RawExtension{Raw: raw},
 		},
