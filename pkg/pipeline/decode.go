@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -10,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	k8sjson "sigs.k8s.io/json"
 
 	"github.com/tollgate-dev/tollgate/pkg/policy"
 	"github.com/tollgate-dev/tollgate/pkg/workload"
@@ -27,13 +27,24 @@ type Request struct {
 	policy.Request
 	// UID is the AdmissionRequest's uid; the quota ledger keys a charge by
 	// it when the Pod has no metadata.uid.
-	UID                   string
-	Resource              metav1.GroupVersionResource
-	Pod, OldPod           *corev1.Pod
+	UID         string
+	Resource    metav1.GroupVersionResource
+	Pod, OldPod *corev1.Pod
+	// ObjectJSON is request.object exactly as the API server sent it, the
+	// JSON of Pod: policies read it directly instead of Pod re-encoded.
+	// Decode sets it; WithPod, the way to validate another Pod, clears it.
+	ObjectJSON            []byte
 	Workload, OldWorkload *workload.Workload
 	// Uncomputable names a quantity of Pod or OldPod too large to compute
 	// with (see maxComputable); "" when there is none.
 	Uncomputable string
+}
+
+// WithPod is req about pod instead (a copy changed by defaults, say): its
+// policies see pod re-encoded, not the bytes the API server sent.
+func (r Request) WithPod(pod *corev1.Pod) Request {
+	r.Pod, r.ObjectJSON = pod, nil
+	return r
 }
 
 // IsWorkload reports a request for /validate-workloads rather than a Pod.
@@ -75,11 +86,15 @@ func Decode(ar *admissionv1.AdmissionRequest) (Request, error) {
 
 func (req *Request) decodePods(ar *admissionv1.AdmissionRequest) error {
 	var err error
-	if req.Pod, err = decodePod(ar.Object, "object"); err != nil {
+	var exact bool
+	if req.Pod, exact, err = decodePod(ar.Object, "object"); err != nil {
 		return err
 	}
+	if exact {
+		req.ObjectJSON = bytes.TrimSpace(ar.Object.Raw)
+	}
 	if ar.Operation == admissionv1.Update {
-		if req.OldPod, err = decodePod(ar.OldObject, "oldObject"); err != nil {
+		if req.OldPod, _, err = decodePod(ar.OldObject, "oldObject"); err != nil {
 			return err
 		}
 	}
@@ -90,20 +105,25 @@ func (req *Request) decodePods(ar *admissionv1.AdmissionRequest) error {
 	return nil
 }
 
-// decodePod decodes a Pod.
-func decodePod(raw runtime.RawExtension, field string) (*corev1.Pod, error) {
+// decodePod decodes a Pod as the API machinery does (field names
+// case-sensitive, integers kept). exact reports that every field of the
+// JSON is a field of the typed Pod, once: then the JSON says nothing the
+// typed Pod does not, and policies may read it as sent (the API server
+// only ever sends such JSON).
+func decodePod(raw runtime.RawExtension, field string) (pod *corev1.Pod, exact bool, err error) {
 	data := bytes.TrimSpace(raw.Raw)
 	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
-		return nil, fmt.Errorf("request.%s is empty", field)
+		return nil, false, fmt.Errorf("request.%s is empty", field)
 	}
-	var pod corev1.Pod
-	if err := json.Unmarshal(data, &pod); err != nil {
-		return nil, fmt.Errorf("decode request.%s as a Pod: %w", field, err)
+	pod = &corev1.Pod{}
+	strict, err := k8sjson.UnmarshalStrict(data, pod)
+	if err != nil {
+		return nil, false, fmt.Errorf("decode request.%s as a Pod: %w", field, err)
 	}
 	if pod.Kind != "" && pod.Kind != "Pod" {
-		return nil, fmt.Errorf("request.%s has kind %q: %w", field, pod.Kind, ErrNotPod)
+		return nil, false, fmt.Errorf("request.%s has kind %q: %w", field, pod.Kind, ErrNotPod)
 	}
-	return &pod, nil
+	return pod, len(strict) == 0, nil
 }
 
 func (req *Request) decodeWorkloads(ar *admissionv1.AdmissionRequest) error {

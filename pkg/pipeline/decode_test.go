@@ -76,13 +76,14 @@ func validate(p *pipeline.Pipeline, defaulted bool) func(*testing.T, *admissionv
 		if err != nil {
 			t.Fatal(err)
 		}
-		pod, old := req.Pod, req.OldPod
 		if defaulted {
+			pod := req.Pod.DeepCopy()
 			if _, err := p.Default(t.Context(), req, pod); err != nil {
 				t.Fatal(err)
 			}
+			req = req.WithPod(pod)
 		}
-		v, err := p.Validate(t.Context(), req, pod, old)
+		v, err := p.Validate(t.Context(), req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -97,7 +97,9 @@ func TestWhatIsActedOn(t *testing.T) {
 			if tc.req.Operation == "UPDATE" {
 				old = big.DeepCopy()
 			}
-			v, err := p.Validate(t.Context(), tc.req, big, old)
+			req := tc.req.WithPod(big)
+			req.OldPod = old
+			v, err := p.Validate(t.Context(), req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +128,7 @@ func TestFactErrorsAreMalfunctions(t *testing.T) {
 	if _, err := p.Default(t.Context(), req, pod("")); err == nil {
 		t.Error("Default: want an error when limit ranges cannot be read")
 	}
-	if _, err := p.Validate(t.Context(), req, pod(""), nil); err == nil {
+	if _, err := p.Validate(t.Context(), req.WithPod(pod(""))); err == nil {
 		t.Error("Validate: want an error when limit ranges cannot be read")
 	}
 }

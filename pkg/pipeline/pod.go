@@ -38,9 +38,10 @@ func (p *Pipeline) Default(ctx context.Context, req Request, pod *corev1.Pod) (d
 	return res, nil
 }
 
-// Validate checks the final pod: limits, quota headroom and policies.
-// old is the stored pod on UPDATE and nil otherwise.
-func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.Pod) (verdict.Verdict, error) {
+// Validate checks the final Pod, req.Pod: limits, quota headroom and
+// policies. req.OldPod is the stored Pod on UPDATE and nil otherwise.
+func (p *Pipeline) Validate(ctx context.Context, req Request) (verdict.Verdict, error) {
+	pod, old := req.Pod, req.OldPod
 	if p.skipped(req) {
 		return verdict.Verdict{}, nil
 	}
@@ -68,7 +69,7 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 		parts = append(parts, lv)
 	}
 	pv, err := p.evaluatePolicies(ctx, st, policy.Input{
-		Request: req.Request, Object: pod, OldObject: old, Namespace: ns,
+		Request: req.Request, Object: pod, ObjectJSON: req.ObjectJSON, OldObject: old, Namespace: ns,
 	})
 	if err != nil {
 		return verdict.Verdict{}, err

@@ -44,7 +44,10 @@ func (p *Pipeline) Review(ctx context.Context, ar *admissionv1.AdmissionRequest)
 			return Outcome{}, err
 		}
 		out.Object, out.Changed = mutated, applied.Changed
-		if v, err = p.Validate(ctx, req, mutated, req.OldPod); err != nil {
+		if applied.Changed {
+			req = req.WithPod(mutated)
+		}
+		if v, err = p.Validate(ctx, req); err != nil {
 			return Outcome{}, err
 		}
 		v = verdict.Merge(verdict.Verdict{Warnings: applied.Warnings}, v)

@@ -64,10 +64,14 @@ type Request struct {
 
 // Input is everything one evaluation sees.
 type Input struct {
-	Request   Request
-	Object    *corev1.Pod // after defaults
-	OldObject *corev1.Pod // UPDATE only
-	Namespace *corev1.Namespace
+	Request Request
+	Object  *corev1.Pod // after defaults
+	// ObjectJSON, when set, is Object's JSON as the API server sent it;
+	// input.object is then read from it (jsonValue) instead of converted
+	// from Object. It must be exactly Object's JSON.
+	ObjectJSON []byte
+	OldObject  *corev1.Pod // UPDATE only
+	Namespace  *corev1.Namespace
 }
 
 // Outcomes reported to an Observer.

@@ -40,7 +40,7 @@ type document struct {
 func newDocument(in Input) (*document, error) {
 	d := &document{request: requestTerm(in.Request)}
 	var err error
-	if d.object, err = toTerm(withoutManagedFields(in.Object)); err != nil {
+	if d.object, err = objectTerm(in); err != nil {
 		return nil, fmt.Errorf("convert object: %w", err)
 	}
 	if in.OldObject != nil {
@@ -54,6 +54,49 @@ func newDocument(in Input) (*document, error) {
 		}
 	}
 	return d, nil
+}
+
+// objectTerm is input.object: the sent JSON read in one pass when the
+// caller has it, else the typed Pod converted through its JSON form.
+func objectTerm(in Input) (*ast.Term, error) {
+	if len(in.ObjectJSON) == 0 {
+		return toTerm(withoutManagedFields(in.Object))
+	}
+	v, err := jsonValue(in.ObjectJSON)
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := v.(ast.Object)
+	if !ok {
+		return nil, fmt.Errorf("object is a %s, not an object", ast.ValueName(v))
+	}
+	return ast.NewTerm(dropManagedFields(obj)), nil
+}
+
+var (
+	keyMetadata      = ast.InternedTerm("metadata")
+	keyManagedFields = ast.InternedTerm("managedFields")
+)
+
+// dropManagedFields removes metadata.managedFields from a Pod's value, as
+// withoutManagedFields does for the typed Pod.
+func dropManagedFields(pod ast.Object) ast.Object {
+	t := pod.Get(keyMetadata)
+	if t == nil {
+		return pod
+	}
+	md, ok := t.Value.(ast.Object)
+	if !ok || md.Get(keyManagedFields) == nil {
+		return pod
+	}
+	kept := ast.NewObject()
+	md.Foreach(func(k, v *ast.Term) {
+		if !k.Equal(keyManagedFields) {
+			kept.Insert(k, v)
+		}
+	})
+	pod.Insert(keyMetadata, ast.NewTerm(kept))
+	return pod
 }
 
 // withoutManagedFields is a shallow copy of pod without

@@ -90,7 +90,7 @@ func denied(t *testing.T, p *pipeline.Pipeline, image string) bool {
 		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "a"},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: image}}},
 	}
-	v, err := p.Validate(t.Context(), pipeline.Request{Request: policy.Request{Operation: "CREATE", Namespace: "a", Name: "p"}}, pod, nil)
+	v, err := p.Validate(t.Context(), pipeline.Request{Request: policy.Request{Operation: "CREATE", Namespace: "a", Name: "p"}, Pod: pod})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -212,7 +212,7 @@ func registerHooks(srv webhook.Server, p *pipeline.Pipeline, m *metrics.Metrics,
 	// Compiling a ConfigMap's policies is work a caller can ask for too: bounded like the rest.
 	handlers[tgwebhook.ValidateConfigPath] = bound.Wrap("validate-config", m, mode, configValidator(opts, src, m))
 	for path, h := range handlers {
-		var hook http.Handler = &admission.Webhook{Handler: h}
+		var hook http.Handler = tgwebhook.HTTP{Handler: h}
 		if opts.Tracer != nil {
 			hook = tracing.Propagate(hook)
 		}

@@ -77,7 +77,7 @@ func (v *PodValidator) validate(ctx context.Context, ar admission.Request) resul
 	if req.Pod == nil {
 		return result{}
 	}
-	out, err := v.Pipeline.Validate(ctx, req, req.Pod, req.OldPod)
+	out, err := v.Pipeline.Validate(ctx, req)
 	return result{verdict: out, err: err}
 }
 

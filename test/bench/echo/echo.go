@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
+	tgwebhook "github.com/tollgate-dev/tollgate/pkg/webhook"
 )
 
 // Handler decodes the request's Pod with pipeline.Decode and allows it.
@@ -29,9 +30,9 @@ func (Handler) Handle(_ context.Context, ar admission.Request) admission.Respons
 	return admission.Allowed("")
 }
 
-// Webhook is the echo handler wrapped like Tollgate's: controller-runtime's
-// admission.Webhook decodes the AdmissionReview and encodes the answer.
-func Webhook() *admission.Webhook { return &admission.Webhook{Handler: Handler{}} }
+// Webhook is the echo handler served like Tollgate's (webhook.HTTP decodes
+// the AdmissionReview and encodes the answer).
+func Webhook() http.Handler { return tgwebhook.HTTP{Handler: Handler{}} }
 
 // Server is a webhook server on loopback.
 type Server struct {

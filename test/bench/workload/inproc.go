@@ -3,12 +3,12 @@ package workload
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/tollgate-dev/tollgate/pkg/config"
 	"github.com/tollgate-dev/tollgate/pkg/metrics"
@@ -98,7 +98,7 @@ func State(ctx context.Context, observer policy.Observer) (*pipeline.State, erro
 // them (pipeline with a ledger, metrics recorder on a private registry),
 // over facts instead of the informer cache.
 type Handlers struct {
-	Mutate, Validate *admission.Webhook
+	Mutate, Validate http.Handler
 	Pipeline         *pipeline.Pipeline
 	Registry         *prometheus.Registry
 }
@@ -116,8 +116,8 @@ func NewHandlers(ctx context.Context, facts pipeline.Facts) (*Handlers, error) {
 	}
 	p := pipeline.New(facts, st, pipeline.Options{OwnNamespace: "tollgate-system", Ledger: quota.NewLedger(time.Now)})
 	return &Handlers{
-		Mutate:   &admission.Webhook{Handler: &tgwebhook.PodMutator{Pipeline: p, Recorder: m}},
-		Validate: &admission.Webhook{Handler: &tgwebhook.PodValidator{Pipeline: p, Recorder: m}},
+		Mutate:   tgwebhook.HTTP{Handler: &tgwebhook.PodMutator{Pipeline: p, Recorder: m}},
+		Validate: tgwebhook.HTTP{Handler: &tgwebhook.PodValidator{Pipeline: p, Recorder: m}},
 		Pipeline: p,
 		Registry: reg,
 	}, nil
