@@ -102,20 +102,22 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 // Decision implements webhook.Recorder. Quota outcomes are counted from
-// each reason's and warning's code and resources, never from its message.
-// Only the Pod validating webhook's quota warnings are counted: the
+// each reason's and warning's code and resources, never from its message,
+// and only for the Pod validating webhook (docs/monitoring.md): the
 // workload webhook's are predictions for Pods not yet asked for.
 func (m *Metrics) Decision(webhook string, allowed bool, reasons []verdict.Reason, warnings []verdict.Warning) {
 	m.decisions.WithLabelValues(webhook, boolLabel(allowed)).Inc()
 	for _, r := range reasons {
 		m.reasons.WithLabelValues(webhook, r.Code).Inc()
-		m.quotaOutcome("deny", r.Code, r.Resources)
 	}
 	if len(warnings) > 0 {
 		m.warnings.WithLabelValues(webhook).Add(float64(len(warnings)))
 	}
 	if webhook != "validate" {
 		return
+	}
+	for _, r := range reasons {
+		m.quotaOutcome("deny", r.Code, r.Resources)
 	}
 	// near-limit and pending-charges warnings, and every quota problem when quota.mode is warn
 	for _, w := range warnings {

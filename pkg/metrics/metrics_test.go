@@ -30,6 +30,9 @@ func TestEveryMetricIsEmitted(t *testing.T) {
 	m.Decision("validate", false, []verdict.Reason{{Code: "policy.allowed-registries", Message: "x"}},
 		[]verdict.Warning{{Code: "policy.allowed-registries", Message: "a"}, {Code: "defaults.limit-raised", Resources: []string{"limits.cpu"}, Message: "b"}})
 	m.Decision("mutate", true, nil, nil)
+	// The workload webhook's quota findings are predictions: no quota outcome.
+	m.Decision("validate-workloads", false, []verdict.Reason{{Code: quota.CodeExceeded, Resources: []string{"requests.cpu"}, Message: "x"}},
+		[]verdict.Warning{{Code: quota.CodeNearLimit, Resources: []string{"pods"}, Message: "y"}})
 	m.Malfunction("validate")
 	m.ObservePolicy(policy.Observation{Policy: "allowed-registries", Outcome: policy.OutcomeDeny, Duration: 300 * time.Microsecond})
 	m.Reloaded(true, 1700000000)
@@ -69,7 +72,7 @@ func TestEveryMetricIsEmitted(t *testing.T) {
 	if strings.Contains(text, `package="tollgate.old"`) {
 		t.Errorf("a replacement of an earlier load is still reported")
 	}
-	// Quota outcomes appear once a quota decision was recorded (below).
+	// Quota outcomes appear once a Pod's quota decision was recorded (below).
 	if strings.Contains(text, "tollgate_quota_outcomes_total{") {
 		t.Errorf("quota outcomes before any quota decision")
 	}
