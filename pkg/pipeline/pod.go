@@ -53,7 +53,7 @@ func (p *Pipeline) Validate(ctx context.Context, req Request) (verdict.Verdict, 
 	var parts []verdict.Verdict
 	huge := req.Uncomputable
 	if huge != "" {
-		parts = append(parts, verdict.Verdict{Warnings: []string{skipWarning(huge)}})
+		parts = append(parts, verdict.Verdict{Warnings: []verdict.Warning{skipWarning(huge)}})
 	}
 	if p.defaulted(req) && !terminating(old) {
 		_, span := startSpan(ctx, "tollgate.limits.validate")
