@@ -72,7 +72,7 @@ func TestPipelineWarningCodes(t *testing.T) {
 			if req.IsWorkload() {
 				v, err = p.ValidateWorkload(t.Context(), req)
 			} else {
-				v, err = p.Validate(t.Context(), req, req.Pod, req.OldPod)
+				v, err = p.Validate(t.Context(), req)
 			}
 			if err != nil {
 				t.Fatal(err)
