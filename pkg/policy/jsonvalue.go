@@ -32,14 +32,29 @@ func jsonValue(data []byte) (v ast.Value, err error) {
 			v, err = nil, fmt.Errorf("convert JSON: %v", r)
 		}
 	}()
-	w := walker{data: data}
+	w := walker{data: data, text: string(data)}
 	return w.value()
 }
 
-// walker reads one well-formed JSON document from data, at pos.
+// walker reads one well-formed JSON document from data, at pos. Strings
+// and numbers are slices of text, one copy of data, and terms come from
+// slabs: a few allocations per document instead of one per node.
 type walker struct {
-	data []byte
-	pos  int
+	data  []byte
+	text  string
+	pos   int
+	terms []ast.Term
+}
+
+// term wraps v in a Term from the current slab.
+func (w *walker) term(v ast.Value) *ast.Term {
+	if len(w.terms) == 0 {
+		w.terms = make([]ast.Term, 64)
+	}
+	t := &w.terms[0]
+	w.terms = w.terms[1:]
+	t.Value = v
+	return t
 }
 
 func (w *walker) skipSpace() {
@@ -100,7 +115,7 @@ func (w *walker) object() (ast.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, [2]*ast.Term{ast.NewTerm(ast.InternedValue(key)), ast.NewTerm(val)})
+		items = append(items, [2]*ast.Term{w.term(ast.InternedValue(key)), w.term(val)})
 	}
 }
 
@@ -156,7 +171,7 @@ func (w *walker) array() (ast.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		elems = append(elems, ast.NewTerm(val))
+		elems = append(elems, w.term(val))
 	}
 }
 
@@ -173,7 +188,7 @@ func (w *walker) str() (string, error) {
 			w.pos++
 			raw := w.data[start:w.pos]
 			if plain && utf8.Valid(raw) {
-				return string(raw[1 : len(raw)-1]), nil
+				return w.text[start+1 : w.pos-1], nil
 			}
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
@@ -196,7 +211,7 @@ func (w *walker) number() (ast.Value, error) {
 	for w.pos < len(w.data) && isNumberByte(w.data[w.pos]) {
 		w.pos++
 	}
-	n, err := ast.NumberChecked(string(w.data[start:w.pos]))
+	n, err := ast.NumberChecked(w.text[start:w.pos])
 	if err != nil {
 		return nil, fmt.Errorf("number at byte %d: %w", start, err)
 	}
