@@ -14,7 +14,9 @@ func BenchmarkPodToRego(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var review struct{ Request struct{ Object json.RawMessage } }
+	var review struct {
+		Request struct{ Object json.RawMessage }
+	}
 	if err := json.Unmarshal(data, &review); err != nil {
 		b.Fatal(err)
 	}
