@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -17,9 +18,9 @@ import (
 //	input.parameters the policy's parameters ({} when none are configured)
 //
 // Objects are the typed values' JSON (API) form, Pods without
-// metadata.managedFields, converted by OPA's own
-// ast.InterfaceToValue, so the webhook, `tollgate eval` and `tollgate test`
-// give policies the same document for the same Pod.
+// metadata.managedFields, converted as OPA's ast.InterfaceToValue would
+// (jsonValue), so the webhook, `tollgate eval` and `tollgate test` give
+// policies the same document for the same Pod.
 //
 // policies/schemas/input.json describes it.
 
@@ -108,9 +109,15 @@ func withoutManagedFields(pod *corev1.Pod) *corev1.Pod {
 	return &cp
 }
 
-// toTerm converts a typed object through its JSON form.
+// toTerm converts a typed object through its JSON form: what
+// ast.InterfaceToValue gives, without decoding the JSON into Go values
+// first.
 func toTerm(v any) (*ast.Term, error) {
-	val, err := ast.InterfaceToValue(v)
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	val, err := jsonValue(data)
 	if err != nil {
 		return nil, err
 	}
