@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"testing"
-
 )
 
 func httptestTLS(t *testing.T, caPEM string) *tls.Config {
