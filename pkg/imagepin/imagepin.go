@@ -9,11 +9,13 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/tollgate-dev/tollgate/pkg/config"
 	"github.com/tollgate-dev/tollgate/pkg/pinning"
 	"github.com/tollgate-dev/tollgate/pkg/registry"
 )
@@ -109,4 +111,34 @@ func (p *Pinner) keychain(ctx context.Context, namespace string, pod *corev1.Pod
 		return nil, fmt.Errorf("pull secrets: %w", err)
 	}
 	return kc, nil
+}
+
+// Holder holds the Pinner of the current config; a reload swaps it.
+type Holder struct{ p atomic.Pointer[Pinner] }
+
+// Load returns the current Pinner (nil before the first Store).
+func (h *Holder) Load() *Pinner {
+	if h == nil {
+		return nil
+	}
+	return h.p.Load()
+}
+
+// Store makes p current.
+func (h *Holder) Store(p *Pinner) { h.p.Store(p) }
+
+// Build makes the Pinner of cfg: a registry client of its own (fresh caches)
+// when pinning has rules, else a disabled Pinner that contacts nothing.
+func Build(cfg *config.Config, obs registry.Observer, ns Namespaces, secrets client.Reader) (*Pinner, error) {
+	policy := cfg.PinningPolicy()
+	p := &Pinner{Policy: policy, Namespaces: ns, Secrets: secrets}
+	if !policy.Enabled() {
+		return p, nil
+	}
+	c, err := registry.New(cfg.Registries, registry.Options{TagTTL: cfg.Pinning.TagTTL.Duration, Observer: obs})
+	if err != nil {
+		return nil, fmt.Errorf("registry client: %w", err)
+	}
+	p.Resolver = c
+	return p, nil
 }

@@ -34,7 +34,7 @@ func pod() *corev1.Pod {
 			{Name: "hub", Image: "docker.io/library/nginx:1.27"},
 		},
 		EphemeralContainers: []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Image: reg + "/debug:v2"}}},
-		Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: reg + "/data:7"}}}},
+		Volumes:             []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: reg + "/data:7"}}}},
 	}}
 }
 

@@ -2,9 +2,9 @@ package registry
 
 import (
 	"context"
+	"encoding/pem"
 	"io"
 	"log"
-	"encoding/pem"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -182,4 +182,3 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
 }
-

@@ -24,8 +24,10 @@ import (
 type reloader struct {
 	sources  loader.Sources
 	pipeline *pipeline.Pipeline
-	metrics  *metrics.Metrics
-	certDir  string
+	// pins rebuilds the image pinner (and its registry client) for a new state.
+	pins    func(*pipeline.State) error
+	metrics *metrics.Metrics
+	certDir string
 }
 
 // settle is how long changes must stop before a reload: a ConfigMap update
@@ -126,6 +128,13 @@ func (r *reloader) reload(ctx context.Context) {
 		r.metrics.Reloaded(false, 0)
 		log.Error(err, "reload refused; the previous config and policies stay in force")
 		return
+	}
+	if r.pins != nil {
+		if err := r.pins(st); err != nil {
+			r.metrics.Reloaded(false, 0)
+			log.Error(err, "reload refused; the previous config and policies stay in force")
+			return
+		}
 	}
 	r.pipeline.Swap(st)
 	r.metrics.Reloaded(true, float64(time.Now().Unix()))

@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/tollgate-dev/tollgate/pkg/cluster"
+	"github.com/tollgate-dev/tollgate/pkg/imagepin"
 	"github.com/tollgate-dev/tollgate/pkg/loader"
 	"github.com/tollgate-dev/tollgate/pkg/metrics"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
@@ -108,8 +109,24 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 		OwnNamespace: opts.Namespace,
 		Ledger:       quota.NewLedger(time.Now),
 	})
+	regMetrics, err := metrics.NewRegistry(crmetrics.Registry)
+	if err != nil {
+		return err
+	}
+	pins := &imagepin.Holder{}
+	buildPins := func(st *pipeline.State) error {
+		pinner, err := imagepin.Build(st.Config, regMetrics, facts, mgr.GetAPIReader())
+		if err != nil {
+			return err
+		}
+		pins.Store(pinner)
+		return nil
+	}
+	if err := buildPins(st); err != nil {
+		return fmt.Errorf("pinning: %w", err)
+	}
 	handlers := map[string]admission.Handler{
-		tgwebhook.MutatePodPath:   &tgwebhook.PodMutator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
+		tgwebhook.MutatePodPath:   &tgwebhook.PodMutator{Pipeline: p, Recorder: m, Tracer: opts.Tracer, Pins: pins},
 		tgwebhook.ValidatePodPath: &tgwebhook.PodValidator{Pipeline: p, Recorder: m, Tracer: opts.Tracer},
 		tgwebhook.ValidateWorkloadsPath: &tgwebhook.WorkloadValidator{
 			Pipeline: p, Facts: facts, Targets: tgwebhook.APITargets{Reader: mgr.GetAPIReader()},
@@ -133,7 +150,7 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	if err := mgr.AddReadyzCheck("cache", cacheSynced(mgr.GetCache(), m)); err != nil {
 		return fmt.Errorf("add readyz: %w", err)
 	}
-	r := &reloader{sources: src, pipeline: p, metrics: m, certDir: opts.CertDir}
+	r := &reloader{sources: src, pipeline: p, metrics: m, certDir: opts.CertDir, pins: buildPins}
 	if err := mgr.Add(r); err != nil {
 		return fmt.Errorf("add reloader: %w", err)
 	}

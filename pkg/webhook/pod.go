@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/tollgate-dev/tollgate/pkg/defaults"
+	"github.com/tollgate-dev/tollgate/pkg/imagepin"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
 	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
@@ -37,6 +38,8 @@ type PodMutator struct {
 	Recorder Recorder
 	// Tracer, when set, traces each request (tracing.Provider.Tracer); nil is off.
 	Tracer trace.Tracer
+	// Pins pins image tags to digests (pkg/imagepin); nil is off.
+	Pins *imagepin.Holder
 }
 
 // Handle implements admission.Handler.
@@ -59,9 +62,27 @@ func (m *PodMutator) handle(ctx context.Context, ar admission.Request) admission
 	if err != nil {
 		return malfunction(ctx, m.Recorder, "mutate", err)
 	}
-	record(m.Recorder, "mutate", nil, res.Warnings)
+	pins, err := pin(ctx, m.Pins, req.Operation, req.Namespace, mutated)
+	if err != nil {
+		return malfunction(ctx, m.Recorder, "mutate", err)
+	}
+	warnings := append(res.Warnings, pins.warnings...)
+	if pins.denial != nil {
+		pins.denial.Warnings = warnings
+		record(m.Recorder, "mutate", pins.denial.Reasons, warnings)
+		return Deny(*pins.denial)
+	}
+	record(m.Recorder, "mutate", nil, warnings)
+	if pins.pod != nil {
+		// Images changed too: the whole-Pod diff, not the defaults-only one.
+		ops, err := pipeline.Patch(ar.Object.Raw, pod, pins.pod)
+		if err != nil {
+			return malfunction(ctx, m.Recorder, "mutate", err)
+		}
+		return admission.Patched("", ops...).WithWarnings(warnings...)
+	}
 	if !res.Changed {
-		return admission.Allowed("").WithWarnings(res.Warnings...)
+		return admission.Allowed("").WithWarnings(warnings...)
 	}
 	ops, err := pipeline.PatchWritten(ar.Object.Raw, pod, mutated, res.Wrote)
 	if err != nil {
