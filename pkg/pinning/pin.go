@@ -144,9 +144,20 @@ func (p *Policy) WouldPin(spec *corev1.PodSpec, nsLabels labels.Set) string {
 	if len(cands) == 0 {
 		return ""
 	}
+	return "image tags will be pinned to digests in the Pods this creates (the template is left as written): " + List(cands)
+}
+
+// Unresolved is the warning of an offline run (eval, test), which has no
+// registry: the candidates stay as written.
+func Unresolved(cands []Candidate) string {
+	return "image tags would be pinned to digests by the webhook, not offline (no registry is contacted): " + List(cands)
+}
+
+// List names the candidates: `reg/app:1.0 (container "app"), ...`.
+func List(cands []Candidate) string {
 	names := make([]string, len(cands))
 	for i, c := range cands {
 		names[i] = fmt.Sprintf("%s (%s)", c.Ref.Original, c.Image.Describe())
 	}
-	return "image tags will be pinned to digests in the Pods this creates (the template is left as written): " + strings.Join(names, ", ")
+	return strings.Join(names, ", ")
 }

@@ -84,7 +84,7 @@ func (p *Pipeline) pin(ctx context.Context, req Request, pod *corev1.Pod) (pinni
 	}
 	if st.Lookups == nil {
 		// Offline (eval, test): no registry; say what the webhook would do.
-		return pinning.Outcome{Warnings: []string{policy.WouldPin(&pod.Spec, nsLabels) + " (not resolved offline)"}}, nil
+		return pinning.Outcome{Warnings: []string{pinning.Unresolved(cands)}}, nil
 	}
 	ctx, span := startSpan(ctx, "tollgate.pinning")
 	out := policy.Apply(pod, cands, st.Lookups.Resolve(ctx, req.Namespace, pod, cands))

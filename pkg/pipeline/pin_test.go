@@ -115,7 +115,7 @@ func TestMutateOfflineSaysWhatWouldBePinned(t *testing.T) {
 	if err != nil || m.Changed || !m.Verdict.Allowed() || len(m.Verdict.Warnings) != 1 {
 		t.Fatalf("mutation %+v, %v", m, err)
 	}
-	if w := m.Verdict.Warnings[0]; !strings.Contains(w, pinReg+`/app:1.0 (container "app")`) || strings.Contains(w, "nginx") || !strings.Contains(w, "not resolved offline") {
+	if w := m.Verdict.Warnings[0]; !strings.Contains(w, pinReg+`/app:1.0 (container "app")`) || strings.Contains(w, "nginx") || !strings.Contains(w, "not offline (no registry is contacted)") {
 		t.Errorf("warning %q", w)
 	}
 }
