@@ -68,27 +68,27 @@ func push(t *testing.T, ref string, tr http.RoundTripper) string {
 
 // countingResolver counts lookups the pinner asks for.
 type countingResolver struct {
-	registry.Resolver
+	*registry.Client
 	n atomic.Int64
 }
 
 func (c *countingResolver) Resolve(ctx context.Context, ref imageref.Ref, keys registry.Keychain) (string, error) {
 	c.n.Add(1)
-	return c.Resolver.Resolve(ctx, ref, keys)
+	return c.Client.Resolve(ctx, ref, keys)
 }
 
 // pinPipeline is a pipeline pinning host's images in namespace "ns", with
 // lookups through the real registry client and a fake API reader holding
 // one pull secret; it counts lookups and API reads.
-func pinPipeline(t *testing.T, host, ca string, secret *corev1.Secret) (*pipeline.Pipeline, *countingResolver, *atomic.Int64) {
+func pinPipeline(t *testing.T, host, ca, credentials string, secret *corev1.Secret) (*pipeline.Pipeline, *countingResolver, *atomic.Int64) {
 	t.Helper()
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`apiVersion: tollgate.dev/v1alpha1
 kind: Config
 registries:
-  access: [{pattern: %q, ca: %q}]
+  access: [{pattern: %q, ca: %q, credentials: %s}]
 pinning:
   rules: [{images: [%q]}]
-`, host, ca, host)))
+`, host, ca, credentials, host)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ pinning:
 	if err != nil {
 		t.Fatal(err)
 	}
-	resolver := &countingResolver{Resolver: built.Resolver}
+	resolver := &countingResolver{Client: built.Resolver.(*registry.Client)}
 	gets := &atomic.Int64{}
 	reader := fake.NewClientBuilder().WithObjects(secret).WithInterceptorFuncs(interceptGets(gets)).Build()
 	engine, err := policy.New(t.Context())
@@ -122,7 +122,7 @@ func TestPinUsesThePodsPullSecretAndLeavesOtherRegistriesAlone(t *testing.T) {
 	auth := base64.StdEncoding.EncodeToString([]byte("user:pw"))
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pull"}, Type: corev1.SecretTypeDockerConfigJson,
 		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"` + host + `":{"auth":"` + auth + `"}}}`)}}
-	p, resolver, gets := pinPipeline(t, host, ca, secret)
+	p, resolver, gets := pinPipeline(t, host, ca, "pullSecrets", secret)
 	requests.Store(0)
 	ctx := context.Background()
 
@@ -155,6 +155,22 @@ func TestPinUsesThePodsPullSecretAndLeavesOtherRegistriesAlone(t *testing.T) {
 	if !strings.Contains(m.Verdict.Warnings[0], "admitted unpinned") || !strings.Contains(m.Verdict.Warnings[0], "unauthorized") ||
 		without.Spec.Containers[0].Image != host+"/private/app:1.0" {
 		t.Errorf("warning %q, image %q", m.Verdict.Warnings[0], without.Spec.Containers[0].Image)
+	}
+}
+
+func TestAnonymousRuleReadsNoSecret(t *testing.T) {
+	host, ca, _ := privateRegistry(t)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pull"}, Type: corev1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}
+	p, resolver, gets := pinPipeline(t, host, ca, "anonymous", secret)
+	pod := &corev1.Pod{Spec: corev1.PodSpec{ImagePullSecrets: []corev1.LocalObjectReference{{Name: "pull"}},
+		Containers: []corev1.Container{{Name: "c", Image: host + "/private/app:1.0"}}}}
+	m, err := p.Mutate(context.Background(), create(pod), pod)
+	if err != nil || len(m.Verdict.Warnings) != 1 || !strings.Contains(m.Verdict.Warnings[0], "unauthorized") {
+		t.Fatalf("mutation %+v, %v; want an anonymous lookup refused by the registry", m, err)
+	}
+	if gets.Load() != 0 || resolver.n.Load() != 1 {
+		t.Errorf("%d API reads, %d lookups; want no secret or service account read and one lookup", gets.Load(), resolver.n.Load())
 	}
 }
 
