@@ -152,7 +152,7 @@ func TestPinUsesThePodsPullSecretAndLeavesOtherRegistriesAlone(t *testing.T) {
 	if m, err = p.Mutate(ctx, create(without), without); err != nil || len(m.Verdict.Warnings) != 1 || len(m.Pinned) != 0 || m.Changed {
 		t.Fatalf("without pull secret: %+v, %v", m, err)
 	}
-	if !strings.Contains(m.Verdict.Warnings[0], "admitted unpinned") || !strings.Contains(m.Verdict.Warnings[0], "unauthorized") ||
+	if w := m.Verdict.Warnings[0]; w.Code != "pinning.unpinned" || !strings.Contains(w.Message, "admitted unpinned") || !strings.Contains(w.Message, "unauthorized") ||
 		without.Spec.Containers[0].Image != host+"/private/app:1.0" {
 		t.Errorf("warning %q, image %q", m.Verdict.Warnings[0], without.Spec.Containers[0].Image)
 	}
@@ -166,7 +166,7 @@ func TestAnonymousRuleReadsNoSecret(t *testing.T) {
 	pod := &corev1.Pod{Spec: corev1.PodSpec{ImagePullSecrets: []corev1.LocalObjectReference{{Name: "pull"}},
 		Containers: []corev1.Container{{Name: "c", Image: host + "/private/app:1.0"}}}}
 	m, err := p.Mutate(context.Background(), create(pod), pod)
-	if err != nil || len(m.Verdict.Warnings) != 1 || !strings.Contains(m.Verdict.Warnings[0], "unauthorized") {
+	if err != nil || len(m.Verdict.Warnings) != 1 || !strings.Contains(m.Verdict.Warnings[0].Message, "unauthorized") {
 		t.Fatalf("mutation %+v, %v; want an anonymous lookup refused by the registry", m, err)
 	}
 	if gets.Load() != 0 || resolver.n.Load() != 1 {

@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/pinning"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
 	"github.com/tollgate-dev/tollgate/pkg/policy"
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
 	"github.com/tollgate-dev/tollgate/pkg/workload"
 )
 
@@ -115,7 +116,8 @@ func TestMutateOfflineSaysWhatWouldBePinned(t *testing.T) {
 	if err != nil || m.Changed || !m.Verdict.Allowed() || len(m.Verdict.Warnings) != 1 {
 		t.Fatalf("mutation %+v, %v", m, err)
 	}
-	if w := m.Verdict.Warnings[0]; !strings.Contains(w, pinReg+`/app:1.0 (container "app")`) || strings.Contains(w, "nginx") || !strings.Contains(w, "not offline (no registry is contacted)") {
+	if w := m.Verdict.Warnings[0]; w.Code != pinning.WarnOffline || !strings.Contains(w.Message, pinReg+`/app:1.0 (container "app")`) ||
+		strings.Contains(w.Message, "nginx") || !strings.Contains(w.Message, "not offline (no registry is contacted)") {
 		t.Errorf("warning %q", w)
 	}
 }
@@ -154,12 +156,12 @@ func TestWorkloadFeedbackSaysWhatWillBePinned(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `deployment "web": image tags will be pinned to digests in the Pods this creates (the template is left as written): ` + pinReg + `/app:1.0 (container "app")`
-	if !slices.Contains(v.Warnings, want) || tmpl.Spec.Containers[0].Image != pinReg+"/app:1.0" || len(f.asked) != 0 {
+	if !slices.Contains(v.WarningMessages(), want) || !slices.ContainsFunc(v.Warnings, func(w verdict.Warning) bool { return w.Code == pinning.WarnWillPin }) || tmpl.Spec.Containers[0].Image != pinReg+"/app:1.0" || len(f.asked) != 0 {
 		t.Errorf("warnings %q, template image %q, lookups %v; want %q, the template as written and no lookup", v.Warnings, tmpl.Spec.Containers[0].Image, f.asked, want)
 	}
 	// An update that leaves the images alone says nothing again.
 	req.Operation, req.OldWorkload = "UPDATE", w
-	if v, err = p.ValidateWorkload(t.Context(), req); err != nil || slices.Contains(v.Warnings, want) {
+	if v, err = p.ValidateWorkload(t.Context(), req); err != nil || slices.Contains(v.WarningMessages(), want) {
 		t.Errorf("unchanged images: warnings %q, %v", v.Warnings, err)
 	}
 }
