@@ -33,7 +33,7 @@ import (
 )
 
 // privateRegistry is an in-process registry over TLS that wants user:pw.
-func privateRegistry(t *testing.T) (host, caPEM string, requests *atomic.Int64) {
+func privateRegistry(t testing.TB) (host, caPEM string, requests *atomic.Int64) {
 	t.Helper()
 	inner := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
 	requests = &atomic.Int64{}
@@ -52,7 +52,7 @@ func privateRegistry(t *testing.T) (host, caPEM string, requests *atomic.Int64) 
 	return host, caPEM, requests
 }
 
-func push(t *testing.T, ref string, tr http.RoundTripper) string {
+func push(t testing.TB, ref string, tr http.RoundTripper) string {
 	t.Helper()
 	img, _ := random.Image(32, 1)
 	tag, err := name.NewTag(ref)
@@ -80,7 +80,13 @@ func (c *countingResolver) Resolve(ctx context.Context, ref imageref.Ref, keys r
 // pinPipeline is a pipeline pinning host's images in namespace "ns", with
 // lookups through the real registry client and a fake API reader holding
 // one pull secret; it counts lookups and API reads.
-func pinPipeline(t *testing.T, host, ca, credentials string, secret *corev1.Secret) (*pipeline.Pipeline, *countingResolver, *atomic.Int64) {
+func pinPipeline(t testing.TB, host, ca, credentials string, secret *corev1.Secret) (*pipeline.Pipeline, *countingResolver, *atomic.Int64) {
+	t.Helper()
+	return pinPipelineFor(t, host, ca, credentials, host, secret)
+}
+
+// pinPipelineFor is pinPipeline with a pinning rule for the pattern pinned.
+func pinPipelineFor(t testing.TB, host, ca, credentials, pinned string, secret *corev1.Secret) (*pipeline.Pipeline, *countingResolver, *atomic.Int64) {
 	t.Helper()
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`apiVersion: tollgate.dev/v1alpha1
 kind: Config
@@ -88,7 +94,7 @@ registries:
   access: [{pattern: %q, ca: %q, credentials: %s}]
 pinning:
   rules: [{images: [%q]}]
-`, host, ca, credentials, host)))
+`, host, ca, credentials, pinned)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +105,7 @@ pinning:
 	resolver := &countingResolver{Client: built.Resolver.(*registry.Client)}
 	gets := &atomic.Int64{}
 	reader := fake.NewClientBuilder().WithObjects(secret).WithInterceptorFuncs(interceptGets(gets)).Build()
-	engine, err := policy.New(t.Context())
+	engine, err := policy.New(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +113,13 @@ pinning:
 	facts.AddNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns"}})
 	st := &pipeline.State{Config: cfg, Policies: engine, Lookups: &Lookups{Resolver: resolver, Secrets: reader}}
 	return pipeline.New(facts, st, pipeline.Options{}), resolver, gets
+}
+
+// pullSecret is the Secret "pull" in "ns" with user:pw for host.
+func pullSecret(host string) *corev1.Secret {
+	auth := base64.StdEncoding.EncodeToString([]byte("user:pw"))
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pull"}, Type: corev1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"` + host + `":{"auth":"` + auth + `"}}}`)}}
 }
 
 func create(pod *corev1.Pod) pipeline.Request {
@@ -119,9 +132,7 @@ func TestPinUsesThePodsPullSecretAndLeavesOtherRegistriesAlone(t *testing.T) {
 	host, ca, requests := privateRegistry(t)
 	tr := &http.Transport{TLSClientConfig: httptestTLS(t, ca)}
 	want := push(t, host+"/private/app:1.0", tr)
-	auth := base64.StdEncoding.EncodeToString([]byte("user:pw"))
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pull"}, Type: corev1.SecretTypeDockerConfigJson,
-		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"` + host + `":{"auth":"` + auth + `"}}}`)}}
+	secret := pullSecret(host)
 	p, resolver, gets := pinPipeline(t, host, ca, "pullSecrets", secret)
 	requests.Store(0)
 	ctx := context.Background()
