@@ -107,16 +107,17 @@ func (req *Request) decodePods(ar *admissionv1.AdmissionRequest) error {
 
 // decodePod decodes a Pod as the API machinery does (field names
 // case-sensitive, integers kept). exact reports that every field of the
-// JSON is a field of the typed Pod, once: then the JSON says nothing the
-// typed Pod does not, and policies may read it as sent (the API server
-// only ever sends such JSON).
+// JSON is a field of the typed Pod: then the JSON says nothing the typed
+// Pod does not, and policies may read it as sent (the API server only ever
+// sends such JSON). A repeated field needs no check: here and in
+// policy.jsonValue the last one wins, as in encoding/json.
 func decodePod(raw runtime.RawExtension, field string) (pod *corev1.Pod, exact bool, err error) {
 	data := bytes.TrimSpace(raw.Raw)
 	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
 		return nil, false, fmt.Errorf("request.%s is empty", field)
 	}
 	pod = &corev1.Pod{}
-	strict, err := k8sjson.UnmarshalStrict(data, pod)
+	strict, err := k8sjson.UnmarshalStrict(data, pod, k8sjson.DisallowUnknownFields)
 	if err != nil {
 		return nil, false, fmt.Errorf("decode request.%s as a Pod: %w", field, err)
 	}

@@ -27,6 +27,9 @@ type Engine struct {
 	schemaQ  rego.PreparedEvalQuery // json.match_schema, for Validate
 	images   *images                // tollgate.image.* work, kept across requests
 	replaced []Replacement          // packages a later source replaced
+	// notShared says why the queries of a request cannot share rule
+	// values (share.go); nil: they share them.
+	notShared error
 }
 
 // compiledPolicy is one policy package and its prepared query.
@@ -85,7 +88,7 @@ func New(ctx context.Context, sources ...fs.FS) (*Engine, error) {
 	if compiler.Compile(modules); compiler.Failed() {
 		return nil, fmt.Errorf("compile policies: %w", FormatErrors(compiler.Errors))
 	}
-	e := &Engine{byName: map[string]*compiledPolicy{}, images: newImages(), replaced: replaced}
+	e := &Engine{byName: map[string]*compiledPolicy{}, images: newImages(), replaced: replaced, notShared: shareable(compiler.Modules)}
 	e.schemaQ, err = rego.New(
 		rego.Query(`r := json.match_schema(input.document, input.schema)`),
 		rego.Capabilities(Capabilities()),

@@ -91,6 +91,9 @@ func (e *Engine) EvaluateCompiled(ctx context.Context, in Input, s *Compiled) (v
 			if doc, err = newDocument(in); err != nil {
 				return verdict.Verdict{}, fmt.Errorf("evaluate policies: %w", err)
 			}
+			if e.notShared == nil {
+				doc.rules = topdown.NewVirtualCache()
+			}
 			// One cancellation watcher for all queries, instead of the
 			// goroutine rego starts per query.
 			cancel = topdown.NewCancel()
@@ -117,10 +120,19 @@ func (e *Engine) EvaluateCompiled(ctx context.Context, in Input, s *Compiled) (v
 
 // evalPolicy runs one prepared query and decodes its results.
 func (e *Engine) evalPolicy(ctx context.Context, p *compiledPolicy, doc *document, params *ast.Term, cancel topdown.Cancel) ([]result, error) {
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(doc.with(params)),
+	opts := []rego.EvalOption{
+		rego.EvalParsedInput(doc.with(params)),
 		rego.EvalExternalCancel(cancel),
-		rego.EvalMetrics(metrics.NoOp())) // nobody reads OPA's metrics: skip building them per query
+		rego.EvalMetrics(metrics.NoOp()), // nobody reads OPA's metrics: skip building them per query
+	}
+	if doc.rules != nil {
+		opts = append(opts, rego.EvalVirtualCache(doc.rules))
+	}
+	rs, err := p.query.Eval(ctx, opts...)
 	if err != nil {
+		if doc.rules != nil {
+			doc.rules = topdown.NewVirtualCache() // never read back what failed half way
+		}
 		return nil, err
 	}
 	if len(rs) == 0 {

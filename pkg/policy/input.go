@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/topdown"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -35,6 +36,9 @@ var (
 // document is the per-request part of the input, converted once.
 type document struct {
 	request, object, oldObject, namespace *ast.Term
+	// rules are the rule values the request's queries share (share.go);
+	// nil when they cannot.
+	rules topdown.VirtualCache
 }
 
 // newDocument converts in to Rego values once per request.

@@ -211,6 +211,9 @@ func initialLoad(ctx context.Context, src loader.Sources, m *metrics.Metrics) (*
 	}
 	m.Reloaded(true, float64(time.Now().Unix()))
 	log.Info("config and policies loaded", "config", src.ConfigFile, "policies", st.Policies.Policies())
+	if err := st.Policies.NotShared(); err != nil {
+		log.Info("each policy computes the helper rules on its own (slower)", "reason", err.Error())
+	}
 	logReplacements(log, m, st.Policies)
 	return st, loaded
 }

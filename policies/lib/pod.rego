@@ -43,7 +43,7 @@ unchanged(kind, c) if old_images[[kind, c.name, object.get(c, "image", "")]]
 
 old_images := {[kind, old.name, object.get(old, "image", "")] |
 	some kind in kinds
-	some old in object.get(input, ["oldObject", "spec", kind], [])
+	some old in input.oldObject.spec[kind]
 }
 
 # images holds one entry per image a policy must check, from every place a
@@ -102,7 +102,7 @@ volume_changed(name, ref) if {
 }
 
 volume_unchanged(name, ref) if {
-	some old in object.get(input, ["oldObject", "spec", "volumes"], [])
+	some old in input.oldObject.spec.volumes
 	old.name == name
 	object.get(old, ["image", "reference"], "") == ref
 }
