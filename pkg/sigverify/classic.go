@@ -205,9 +205,9 @@ func (keyContent) ValidAtTime(t time.Time, tm root.TrustedMaterial) bool {
 	v, err := tm.PublicKeyVerifier("")
 	return err == nil && v.ValidAtTime(t)
 }
-func (keyContent) Certificate() *x509.Certificate           { return nil }
-func (keyContent) Intermediates() []*x509.Certificate       { return nil }
-func (k keyContent) PublicKey() verify.PublicKeyProvider    { return k }
+func (keyContent) Certificate() *x509.Certificate        { return nil }
+func (keyContent) Intermediates() []*x509.Certificate    { return nil }
+func (k keyContent) PublicKey() verify.PublicKeyProvider { return k }
 
 type certContent struct {
 	cert          *x509.Certificate
@@ -221,6 +221,6 @@ func (c certContent) CompareKey(key any, _ root.TrustedMaterial) bool {
 func (c certContent) ValidAtTime(t time.Time, _ root.TrustedMaterial) bool {
 	return !t.Before(c.cert.NotBefore) && !t.After(c.cert.NotAfter)
 }
-func (c certContent) Certificate() *x509.Certificate     { return c.cert }
-func (c certContent) Intermediates() []*x509.Certificate { return c.intermediates }
+func (c certContent) Certificate() *x509.Certificate      { return c.cert }
+func (c certContent) Intermediates() []*x509.Certificate  { return c.intermediates }
 func (c certContent) PublicKey() verify.PublicKeyProvider { return nil }

@@ -155,4 +155,3 @@ func (l *Layout) read(digest string, max int64) ([]byte, error) {
 	}
 	return b, nil
 }
-

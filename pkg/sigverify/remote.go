@@ -167,6 +167,11 @@ func (r *HTTPRegistry) transport(ctx context.Context, repo name.Repository) (htt
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	if !r.Insecure[repo.RegistryStr()] {
+		// go-containerregistry falls back to plain HTTP for loopback and
+		// private addresses; only hosts named insecure may be reached so.
+		base = httpsOnly{base}
+	}
 	rt, err := transport.NewWithContext(ctx, repo.Registry, auth, base, []string{repo.Scope(transport.PullScope)})
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", repo.RegistryStr(), err)
@@ -176,6 +181,16 @@ func (r *HTTPRegistry) transport(ctx context.Context, repo name.Repository) (htt
 	}
 	r.transports[key] = rt
 	return rt, nil
+}
+
+// httpsOnly refuses plain-HTTP requests.
+type httpsOnly struct{ base http.RoundTripper }
+
+func (h httpsOnly) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme != "https" {
+		return nil, fmt.Errorf("refusing plain HTTP to %s (the registry is not configured as insecure)", r.URL.Host)
+	}
+	return h.base.RoundTrip(r)
 }
 
 // StatusError is a registry answer that is neither 200 nor 404.
