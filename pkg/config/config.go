@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,7 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/defaults"
 	"github.com/tollgate-dev/tollgate/pkg/policy"
 	"github.com/tollgate-dev/tollgate/pkg/quota"
+	"github.com/tollgate-dev/tollgate/pkg/sigverify"
 	"github.com/tollgate-dev/tollgate/pkg/workload"
 )
 
@@ -33,6 +35,11 @@ type Config struct {
 	Quota      Quota           `json:"quota,omitempty"`
 	Policies   policy.Settings `json:"policies,omitempty"`
 	Workloads  Workloads       `json:"workloads,omitempty"`
+	// Verification configures signature and attestation checks.
+	Verification sigverify.Settings `json:"verification,omitempty"`
+
+	// verification is Verification compiled (keys and roots read).
+	verification *sigverify.Config
 }
 
 // Defaults holds the cluster-wide defaults profiles.
@@ -75,6 +82,7 @@ func Default() *Config {
 	if err := c.complete(); err != nil {
 		panic(fmt.Sprintf("default config is invalid: %v", err)) // a bug, not input
 	}
+	c.verification, _ = c.Verification.Compile("")
 	return c
 }
 
@@ -84,15 +92,19 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	c, err := Parse(data)
+	c, err := ParseIn(data, filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
 }
 
-// Parse decodes a config strictly (unknown fields are errors) and validates it.
-func Parse(data []byte) (*Config, error) {
+// Parse decodes a config strictly (unknown fields are errors) and validates
+// it; relative file names in it are taken from the working directory.
+func Parse(data []byte) (*Config, error) { return ParseIn(data, "") }
+
+// ParseIn is Parse with relative file names taken from dir.
+func ParseIn(data []byte, dir string) (*Config, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("empty config: want apiVersion " + APIVersion + ", kind " + Kind)
 	}
@@ -104,6 +116,10 @@ func Parse(data []byte) (*Config, error) {
 		return nil, fmt.Errorf("apiVersion %q, kind %q: want apiVersion %s, kind %s", c.APIVersion, c.Kind, APIVersion, Kind)
 	}
 	if err := c.complete(); err != nil {
+		return nil, err
+	}
+	var err error
+	if c.verification, err = c.Verification.Compile(dir); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -189,6 +205,9 @@ func (w *Workloads) complete() []error {
 	}
 	return errs
 }
+
+// VerificationConfig is the compiled verification block.
+func (c *Config) VerificationConfig() *sigverify.Config { return c.verification }
 
 // QuotaOptions is the quota block as the quota check takes it.
 func (c *Config) QuotaOptions() quota.Options {

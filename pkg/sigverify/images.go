@@ -1,0 +1,80 @@
+package sigverify
+
+import (
+	"context"
+	"sync"
+
+	"github.com/tollgate-dev/tollgate/pkg/imageref"
+)
+
+// RegistryFor returns the registry serving a host.
+type RegistryFor func(host string) Registry
+
+// Verifier checks the images of admissions, behind one cache that lives
+// across config reloads (its keys include the trust configuration).
+type Verifier struct {
+	Cache *Cache
+}
+
+// Images verifies each distinct image some trust selects, concurrently,
+// within cfg.Timeout, and returns the results keyed by the reference as
+// written. Images no trust selects get no entry and cause no request.
+func (v *Verifier) Images(ctx context.Context, cfg *Config, images []string, reg RegistryFor) map[string]Image {
+	out := map[string]Image{}
+	if cfg == nil || len(cfg.Trusts) == 0 {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for _, image := range images {
+		if _, dup := out[image]; dup {
+			continue
+		}
+		ref, err := imageref.Parse(image)
+		if err != nil {
+			continue // policies report invalid references themselves
+		}
+		var trusts []*Trust
+		for _, t := range cfg.Trusts {
+			if t.Selects(ref) {
+				trusts = append(trusts, t)
+			}
+		}
+		if len(trusts) == 0 {
+			continue
+		}
+		out[image] = Image{}
+		wg.Go(func() {
+			img := v.image(ctx, cfg, ref, trusts, reg(ref.Registry))
+			mu.Lock()
+			defer mu.Unlock()
+			out[image] = img
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// image resolves a tag (never cached: the tag may have moved) and checks
+// the digest it names now.
+func (v *Verifier) image(ctx context.Context, cfg *Config, ref imageref.Ref, trusts []*Trust, reg Registry) Image {
+	digest, resolved := ref.Digest, false
+	if digest == "" {
+		d, err := reg.Resolve(ctx, ref.Path, ref.Tag)
+		if err != nil {
+			return errorImage("", "resolve tag "+ref.Tag+": "+err.Error())
+		}
+		digest, resolved = d, true
+	}
+	img := v.Cache.Check(ctx, reg, ref.Path, digest, trusts, cfg.Options)
+	img.Resolved = resolved
+	return img
+}
+
+func errorImage(digest, msg string) Image {
+	return Image{Digest: digest, Signatures: []Signature{}, Attestations: []Attestation{}, SignedBy: []string{}, Error: msg}
+}
