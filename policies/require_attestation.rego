@@ -15,7 +15,7 @@ metadata := {
 	"parameters": {
 		"type": "object",
 		"additionalProperties": false,
-		"properties": {"rules": {
+		"properties": {"onError": provenance.on_error_schema, "rules": {
 			"type": "array",
 			"items": {
 				"type": "object",
@@ -33,20 +33,23 @@ metadata := {
 
 rules := object.get(input.parameters, "rules", [])
 
-deny contains result if {
-	some c in pod.containers
-	some rule in provenance.matching(rules, c.image)
-	msg := problem(c, rule)
-	result := object.union({"msg": msg, "path": sprintf("%s.image", [c.path])}, provenance.code(c.image))
+findings contains f if {
+	some im in pod.images
+	some rule in provenance.matching(rules, im.image)
+	f := provenance.finding(im, problem(im, rule))
 }
 
-problem(c, _) := provenance.unverifiable(c) if not provenance.checked(c.image)
+deny contains r if some r in provenance.denied(findings)
 
-problem(c, rule) := msg if {
-	img := provenance.checked(c.image)
+warn contains r if some r in provenance.warned(findings)
+
+problem(im, _) := provenance.unverifiable(im) if not provenance.checked(im.image)
+
+problem(im, rule) := msg if {
+	img := provenance.checked(im.image)
 	count(attested(img, rule)) == 0
 	msg := sprintf("%s image %q (%s) has no %s attestation verified by any of %s", [
-		pod.describe(c), c.image, img.digest, rule.predicateType, concat(", ", rule.trust),
+		pod.describe(im), im.image, img.digest, rule.predicateType, concat(", ", rule.trust),
 	])
 }
 

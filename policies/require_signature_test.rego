@@ -72,3 +72,41 @@ test_bad_pattern_rejected if {
 	errs := require_signature.parameter_errors with input as {"parameters": {"rules": [{"registries": ["acme-*"], "trust": ["x"]}]}}
 	count(errs) == 1
 }
+
+test_registry_trouble_denies_as_unverified_by_default if {
+	result("registry.test/acme/app:1", {"digest": "", "resolved": false, "signatures": [], "attestations": [], "signedBy": [], "error": "registry throttled (429)"}) == {{
+		"msg": `container "app" image "registry.test/acme/app:1" could not be verified: registry throttled (429)`,
+		"path": "spec.containers[0].image",
+		"code": "unverified",
+	}}
+}
+
+test_registry_trouble_warns_with_on_error_warn if {
+	img := {"digest": "", "resolved": false, "signatures": [], "attestations": [], "signedBy": [], "error": "timeout"}
+	inp := object.union(pod("registry.test/acme/app:1", {"registry.test/acme/app:1": img}), {"parameters": object.union(params, {"onError": "warn"})})
+	count(require_signature.deny) == 0 with input as inp
+	ws := require_signature.warn with input as inp
+	ws == {{
+		"msg": `container "app" image "registry.test/acme/app:1" could not be verified: timeout; admitted unverified (onError: warn)`,
+		"path": "spec.containers[0].image",
+		"code": "unverified",
+	}}
+}
+
+test_on_error_warn_still_denies_unsigned if {
+	inp := object.union(pod("registry.test/acme/app:1", {"registry.test/acme/app:1": checked([], [])}), {"parameters": object.union(params, {"onError": "warn"})})
+	count(require_signature.deny) == 1 with input as inp
+}
+
+test_image_volume_checked if {
+	image := "registry.test/acme/data:1"
+	inp := {
+		"request": {"operation": "CREATE"},
+		"object": {"spec": {"containers": [], "volumes": [{"name": "data", "image": {"reference": image}}]}},
+		"parameters": params,
+		"images": {image: checked([], [])},
+	}
+	some r in require_signature.deny with input as inp
+	r.path == "spec.volumes[0].image.reference"
+	startswith(r.msg, `image volume "data" image "registry.test/acme/data:1"`)
+}

@@ -41,6 +41,9 @@ type Targets interface {
 type State struct {
 	Config   *config.Config
 	Policies *policy.Engine
+	// Verifier checks image signatures for Config's verification block;
+	// nil means no registry access (offline without a registry fixture).
+	Verifier Verifier
 
 	once     sync.Once
 	settings *policy.Compiled

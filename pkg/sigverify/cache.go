@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/tollgate-dev/tollgate/pkg/provenance"
 )
 
 // Observer receives what the cache and the registry do; metrics implement it.
@@ -88,9 +90,7 @@ func (c *Cache) Check(ctx context.Context, reg Registry, repo, digest string, tr
 		}
 		return r.Val.(Image)
 	case <-ctx.Done():
-		img := Image{Digest: digest, Signatures: []Signature{}, Attestations: []Attestation{}, SignedBy: []string{}}
-		img.Error = "verification did not finish in time: " + ctx.Err().Error()
-		return img
+		return provenance.Failed(digest, "verification did not finish in time: "+ctx.Err().Error())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/tollgate-dev/tollgate/pkg/imageref"
+	"github.com/tollgate-dev/tollgate/pkg/provenance"
 )
 
 // RegistryFor returns the registry serving a host.
@@ -66,15 +67,11 @@ func (v *Verifier) image(ctx context.Context, cfg *Config, ref imageref.Ref, tru
 	if digest == "" {
 		d, err := reg.Resolve(ctx, ref.Path, ref.Tag)
 		if err != nil {
-			return errorImage("", "resolve tag "+ref.Tag+": "+err.Error())
+			return provenance.Failed("", "resolve tag "+ref.Tag+": "+err.Error())
 		}
 		digest, resolved = d, true
 	}
 	img := v.Cache.Check(ctx, reg, ref.Path, digest, trusts, cfg.Options)
 	img.Resolved = resolved
 	return img
-}
-
-func errorImage(digest, msg string) Image {
-	return Image{Digest: digest, Signatures: []Signature{}, Attestations: []Attestation{}, SignedBy: []string{}, Error: msg}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/verify"
+
+	"github.com/tollgate-dev/tollgate/pkg/provenance"
 )
 
 // Options change what counts as signed; they are part of the cache key.
@@ -30,7 +32,7 @@ func (o Options) key() string { return fmt.Sprintf("platforms=%v", o.AcceptPlatf
 // against trusts. Registry trouble is reported in Image.Error, never as an
 // image without signatures.
 func Check(ctx context.Context, reg Registry, repo, digest string, trusts []*Trust, opts Options) Image {
-	img := Image{Digest: digest, Signatures: []Signature{}, Attestations: []Attestation{}, SignedBy: []string{}}
+	img := provenance.Empty(digest)
 	raw, err := hex.DecodeString(trimAlgo(digest))
 	if err != nil || len(raw) != 32 {
 		img.Error = fmt.Sprintf("digest %q is not sha256", digest)

@@ -19,11 +19,42 @@ checked(image) := img if {
 	object.get(img, "error", "") == ""
 }
 
-# code marks a missing or failed check (reason code ".unverified"), to tell
-# it from a verified absence of the required signature or attestation.
-code(image) := {"code": "unverified"} if not checked(image)
+# finding is one problem with an image entry of pod.images: its result,
+# and whether it comes from a missing or failed check (reason code
+# ".unverified") rather than a verified absence of what the rule requires.
+finding(im, msg) := {"unverified": false, "result": {"msg": msg, "path": im.path}} if checked(im.image)
 
-code(image) := {} if checked(image)
+finding(im, msg) := {"unverified": true, "result": {"msg": msg, "path": im.path, "code": "unverified"}} if {
+	not checked(im.image)
+}
+
+# on_error is the policy's direction for images that could not be checked
+# (registry down, throttled, too slow): deny (default) or warn.
+on_error := object.get(input.parameters, "onError", "deny")
+
+# denied and warned split findings by on_error: a verified absence always
+# denies; registry trouble denies or warns as configured, and is never
+# reported as "unsigned".
+denied(findings) := {f.result |
+	some f in findings
+	enforced(f)
+}
+
+warned(findings) := {r |
+	some f in findings
+	not enforced(f)
+	r := object.union(f.result, {"msg": sprintf("%s; admitted unverified (onError: warn)", [f.result.msg])})
+}
+
+enforced(f) if not f.unverified
+
+enforced(f) if {
+	f.unverified
+	on_error == "deny"
+}
+
+# on_error_schema is the parameter schema of onError, shared by the policies.
+on_error_schema := {"type": "string", "enum": ["deny", "warn"]}
 
 # unverifiable explains why an image has no usable verification result.
 unverifiable(c) := sprintf("%s image %q could not be verified: %s", [pod.describe(c), c.image, input.images[c.image].error]) if {
