@@ -84,3 +84,30 @@ func TestCosignFixtures(t *testing.T) {
 		})
 	}
 }
+
+// TestKeylessFixture: the fixture's keyless signature (test Sigstore root
+// beside the layout) verifies for its identity only.
+func TestKeylessFixture(t *testing.T) {
+	dir := filepath.Join("..", "..", "test", "fixtures", "signatures", "registry")
+	l, err := OpenLayout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, err := l.Resolve(t.Context(), "legacy.registry.test/app", "keyless")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for subject, want := range map[string]bool{"release@acme.test": true, "deploy@acme.test": false} {
+		tr, err := TrustSpec{
+			Name: "ci", Registries: []string{"*"}, TrustedRootFile: filepath.Join(dir, "trusted_root.json"),
+			Keyless: &Keyless{Issuer: "https://issuer.registry.test", Subject: subject}, TransparencyLog: TlogIgnore,
+		}.Compile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := Check(t.Context(), l, "legacy.registry.test/app", digest, []*Trust{tr}, Options{})
+		if img.Error != "" || (len(img.SignedBy) == 1) != want {
+			t.Errorf("subject %s: signedBy %v (error %q), want signed=%v; signatures %+v", subject, img.SignedBy, img.Error, want, img.Signatures)
+		}
+	}
+}

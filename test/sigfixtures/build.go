@@ -28,6 +28,7 @@ func (g *gen) build() error {
 		g.transplants,
 		g.movedTag,
 		g.multiArch,
+		g.keyless,
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {

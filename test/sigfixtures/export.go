@@ -69,7 +69,7 @@ func (g *gen) export(dir string) error {
 			return err
 		}
 	}
-	return nil
+	return g.writeTrustedRoot(dir)
 }
 
 // manifest exports ref (a tag or digest) with everything it points to and,

@@ -62,6 +62,7 @@ type gen struct {
 	cosign, work string
 	servers      map[string]*httptest.Server // fixture host -> server
 	tags         map[string][]string         // fixture host -> repo:tag pushed
+	trustedRoot  []byte                      // the keyless case's test Sigstore root
 }
 
 func newGen(cosign string) (*gen, error) {

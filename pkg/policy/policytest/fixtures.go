@@ -64,6 +64,11 @@ func runCase(ctx context.Context, dir string, engine *policy.Engine, update bool
 		return "", fmt.Errorf("%s: %w", fixture.ConfigFile, err)
 	}
 	st := &pipeline.State{Config: cfg, Policies: engine}
+	if v, err := c.Verifier(cfg); err != nil {
+		return "", err
+	} else if v != nil {
+		st.Verifier = v
+	}
 	got, err := review(ctx, c, st)
 	if err != nil {
 		return "", err
