@@ -15,8 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/tollgate-dev/tollgate/pkg/defaults"
+	"github.com/tollgate-dev/tollgate/pkg/pinning"
 	"github.com/tollgate-dev/tollgate/pkg/policy"
 	"github.com/tollgate-dev/tollgate/pkg/quota"
+	"github.com/tollgate-dev/tollgate/pkg/registry"
 	"github.com/tollgate-dev/tollgate/pkg/sigverify"
 	"github.com/tollgate-dev/tollgate/pkg/workload"
 )
@@ -35,9 +37,14 @@ type Config struct {
 	Quota      Quota           `json:"quota,omitempty"`
 	Policies   policy.Settings `json:"policies,omitempty"`
 	Workloads  Workloads       `json:"workloads,omitempty"`
+	// Registries says which registries may be contacted and how (pkg/registry).
+	Registries registry.Settings `json:"registries,omitempty"`
+	// Pinning selects image tags to pin to digests (pkg/pinning).
+	Pinning pinning.Settings `json:"pinning,omitempty"`
 	// Verification configures signature and attestation checks.
 	Verification sigverify.Settings `json:"verification,omitempty"`
 
+	pinning *pinning.Policy
 	// verification is Verification compiled (keys and roots read).
 	verification *sigverify.Config
 }
@@ -182,6 +189,17 @@ func (c *Config) complete() error {
 		}
 	}
 	errs = append(errs, c.Workloads.complete()...)
+	if err := registry.Validate(&c.Registries); err != nil {
+		errs = append(errs, err)
+	}
+	p, err := c.Pinning.Compile()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.pinning = p
+	if p.Enabled() && len(c.Registries.Access) == 0 {
+		errs = append(errs, errors.New("pinning.rules: no registries.access rule allows contacting a registry; add one for each registry you pin"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -243,3 +261,6 @@ func selectorOrEverything(s *metav1.LabelSelector) (labels.Selector, error) {
 	}
 	return metav1.LabelSelectorAsSelector(s)
 }
+
+// PinningPolicy is the compiled pinning block (never nil after Parse or Default).
+func (c *Config) PinningPolicy() *pinning.Policy { return c.pinning }

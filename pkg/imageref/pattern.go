@@ -138,6 +138,9 @@ func normaliseSegments(segs []string) []string {
 // String returns the pattern as written.
 func (p Pattern) String() string { return p.raw }
 
+// HasTagOrDigest reports whether the pattern names a tag or a digest.
+func (p Pattern) HasTagOrDigest() bool { return p.tag != "" || p.digest != "" }
+
 // Match reports whether the parsed reference r matches the pattern.
 func (p Pattern) Match(r Ref) bool {
 	if r.Registry == "" {

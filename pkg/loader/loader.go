@@ -25,6 +25,10 @@ type Sources struct {
 	NoBuiltinPolicies bool
 	// Observer receives per-policy evaluation results (metrics).
 	Observer policy.Observer
+	// Lookups, when set, builds the registry lookups of pinning for a
+	// loaded config (the server: pkg/imagepin); nil leaves them out, as
+	// offline. An error refuses the load like a bad file.
+	Lookups func(*config.Config) (pipeline.ImageLookups, error)
 }
 
 // Override puts content that is not on disk yet in place of one source:
@@ -80,7 +84,13 @@ func LoadWith(ctx context.Context, src Sources, o Override) (*pipeline.State, er
 	if err := engine.Validate(cfg.Policies); err != nil {
 		return nil, fmt.Errorf("config %s: policies: %w", name, err)
 	}
-	return &pipeline.State{Config: cfg, Policies: engine}, nil
+	st := &pipeline.State{Config: cfg, Policies: engine}
+	if src.Lookups != nil {
+		if st.Lookups, err = src.Lookups(cfg); err != nil {
+			return nil, fmt.Errorf("config %s: pinning: %w", name, err)
+		}
+	}
+	return st, nil
 }
 
 // loadConfig returns the config and the name its errors use.

@@ -13,9 +13,9 @@ import (
 // webhooks: for a Pod the mutating and then the validating one.
 type Outcome struct {
 	Allowed bool `json:"allowed"`
-	// Object is the Pod after defaults (nil for workloads).
+	// Object is the Pod after defaults and pinning (nil for workloads).
 	Object *corev1.Pod `json:"object,omitempty"`
-	// Changed reports that defaults changed the Pod.
+	// Changed reports that defaults or pinning changed the Pod.
 	Changed  bool             `json:"-"`
 	Reasons  []verdict.Reason `json:"reasons"`
 	Warnings []string         `json:"warnings"`
@@ -39,15 +39,20 @@ func (p *Pipeline) Review(ctx context.Context, ar *admissionv1.AdmissionRequest)
 		}
 	case req.Pod != nil:
 		mutated := req.Pod.DeepCopy()
-		applied, err := p.Default(ctx, req, mutated)
+		m, err := p.Mutate(ctx, req, mutated)
 		if err != nil {
 			return Outcome{}, err
 		}
-		out.Object, out.Changed = mutated, applied.Changed
+		out.Object, out.Changed = mutated, m.Changed
+		if !m.Verdict.Allowed() {
+			// The mutating webhook refused it: the Pod goes no further.
+			v = m.Verdict
+			break
+		}
 		if v, err = p.Validate(ctx, req, mutated, req.OldPod); err != nil {
 			return Outcome{}, err
 		}
-		v = verdict.Merge(verdict.Verdict{Warnings: applied.Warnings}, v)
+		v = verdict.Merge(m.Verdict, v)
 	}
 	out.Allowed = v.Allowed()
 	out.Reasons = append(out.Reasons, v.Reasons...)

@@ -44,13 +44,21 @@ func (p *Pipeline) ValidateWorkload(ctx context.Context, req Request) (verdict.V
 	if err != nil {
 		return verdict.Verdict{}, fmt.Errorf("read resource quotas of namespace %q: %w", req.Namespace, err)
 	}
-	return workload.Check(ctx, workload.Input{
+	v, err := workload.Check(ctx, workload.Input{
 		Request: req.Request, Object: obj, Old: old, Namespace: ns,
 		Limits: limits,
 		Quotas: quotas, Policies: st.Policies, PolicySettings: st.PolicySettings(), Options: opts,
 		Uncomputable: templateUncomputable(obj, old),
 		Images:       p.verifyTemplate(ctx, st, obj, old),
 	})
+	if err != nil || req.Workload.Kind == workload.KindScale {
+		return v, err
+	}
+	var nsLabels map[string]string
+	if ns != nil {
+		nsLabels = ns.Labels
+	}
+	return verdict.Merge(v, wouldPin(st, obj, old, nsLabels)), nil
 }
 
 // templateUncomputable is uncomputable for the templates of a workload

@@ -168,3 +168,36 @@ var nouns = map[Kind]string{
 	EphemeralContainer: "ephemeral container",
 	Volume:             "image volume",
 }
+
+// Noun is the kind of the image's owner in words: "container", "init
+// container", "ephemeral container", "image volume".
+func (im Image) Noun() string { return nouns[im.Kind] }
+
+// Set writes ref into the field im came from, if that field still holds
+// im's reference; it reports whether it wrote.
+func Set(spec *corev1.PodSpec, im Image, ref string) bool {
+	var field *string
+	switch im.Kind {
+	case Container:
+		if im.Index < len(spec.Containers) {
+			field = &spec.Containers[im.Index].Image
+		}
+	case InitContainer:
+		if im.Index < len(spec.InitContainers) {
+			field = &spec.InitContainers[im.Index].Image
+		}
+	case EphemeralContainer:
+		if im.Index < len(spec.EphemeralContainers) {
+			field = &spec.EphemeralContainers[im.Index].Image
+		}
+	case Volume:
+		if im.Index < len(spec.Volumes) && spec.Volumes[im.Index].Image != nil {
+			field = &spec.Volumes[im.Index].Image.Reference
+		}
+	}
+	if field == nil || *field != im.Reference {
+		return false
+	}
+	*field = ref
+	return true
+}

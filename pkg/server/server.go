@@ -26,11 +26,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/tollgate-dev/tollgate/pkg/cluster"
+	"github.com/tollgate-dev/tollgate/pkg/config"
 	"github.com/tollgate-dev/tollgate/pkg/hookserver"
+	"github.com/tollgate-dev/tollgate/pkg/imagepin"
 	"github.com/tollgate-dev/tollgate/pkg/loader"
 	"github.com/tollgate-dev/tollgate/pkg/metrics"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
 	"github.com/tollgate-dev/tollgate/pkg/quota"
+	"github.com/tollgate-dev/tollgate/pkg/registry"
 	"github.com/tollgate-dev/tollgate/pkg/tracing"
 	tgwebhook "github.com/tollgate-dev/tollgate/pkg/webhook"
 )
@@ -72,8 +75,11 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
+	regMetrics, err := metrics.NewRegistry(crmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
 	src := loader.Sources{ConfigFile: opts.ConfigFile, PolicyDirs: opts.PolicyDirs, NoBuiltinPolicies: opts.NoBuiltinPolicies, Observer: m.ObservePolicy}
-	st, loaded := initialLoad(ctx, src, m)
 
 	// Only the types Tollgate reads: the cached facts (core) and the
 	// targets of scale requests (apps, core). client-go's full scheme would
@@ -102,6 +108,9 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	}
 	// The manager only runs a webhook server that was asked for through it.
 	hookServer = mgr.GetWebhookServer()
+	// Pull secrets are read with GET from the API server, never cached.
+	src.Lookups = lookups(regMetrics, mgr.GetAPIReader())
+	st, loaded := initialLoad(ctx, src, m)
 	for _, obj := range []client.Object{&corev1.Namespace{}, &corev1.LimitRange{}, &corev1.ResourceQuota{}} {
 		// Start informers now, so the first admission request does not wait for a sync.
 		if _, err := mgr.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false)); err != nil {
@@ -168,6 +177,18 @@ func cacheTransform() toolscache.TransformFunc {
 			obj = out
 		}
 		return obj, nil
+	}
+}
+
+// lookups builds the registry lookups of pinning for each loaded config;
+// none when pinning is off, so no registry is ever contacted.
+func lookups(obs registry.Observer, secrets client.Reader) func(*config.Config) (pipeline.ImageLookups, error) {
+	return func(cfg *config.Config) (pipeline.ImageLookups, error) {
+		l, err := imagepin.Build(cfg, obs, secrets)
+		if l == nil || err != nil {
+			return nil, err
+		}
+		return l, nil
 	}
 }
 

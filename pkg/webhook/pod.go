@@ -46,12 +46,12 @@ func (m *PodMutator) mutate(ctx context.Context, ar admission.Request) result {
 		return result{}
 	}
 	mutated := req.Pod.DeepCopy()
-	res, err := m.Pipeline.Default(ctx, req, mutated)
-	if err != nil || !res.Changed {
-		return result{err: err, verdict: res.Verdict()}
+	res, err := m.Pipeline.Mutate(ctx, req, mutated)
+	if err != nil || !res.Changed || !res.Verdict.Allowed() {
+		return result{err: err, verdict: res.Verdict}
 	}
 	ops, err := Patch(ar.Object.Raw, mutated)
-	return result{verdict: res.Verdict(), patch: ops, err: err}
+	return result{verdict: res.Verdict, patch: ops, err: err}
 }
 
 // PodValidator serves /validate-v1-pod.

@@ -42,7 +42,7 @@ func respond(ctx context.Context, rec Recorder, hook, mode string, r result) adm
 		log.V(1).Info("denied", "codes", codes(v.Reasons))
 		return Deny(v)
 	case len(r.patch) > 0:
-		log.V(1).Info("defaults applied", "operations", len(r.patch))
+		log.V(1).Info("mutated", "operations", len(r.patch))
 		return admission.Patched("", r.patch...).WithWarnings(v.Warnings...)
 	}
 	return admission.Allowed("").WithWarnings(v.Warnings...)
