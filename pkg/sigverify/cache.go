@@ -10,16 +10,14 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/provenance"
 )
 
-// Observer receives what the cache and the registry do; metrics implement it.
+// Observer receives what the cache does; metrics implement it (registry
+// requests are observed by the registry client).
 type Observer interface {
 	// CacheLookup: hit, miss (this caller verifies) or shared (another
 	// caller's verification of the same digest was joined).
 	CacheLookup(result string)
 	// Verified: the outcome (signed, unsigned, error) of one verification.
 	Verified(outcome string, d time.Duration)
-	// RegistryRequest: one request by operation, with its error class
-	// (ok, not-found, error).
-	RegistryRequest(op, class string, d time.Duration)
 }
 
 // CacheOptions bound how long answers live.
@@ -80,7 +78,7 @@ func (c *Cache) Check(ctx context.Context, reg Registry, repo, digest string, tr
 		start := c.now()
 		img := Check(vctx, reg, repo, digest, trusts, opts)
 		c.obs.Verified(outcome(img), c.now().Sub(start))
-		c.put(key, img)
+		c.put(key, img, opts)
 		return img, nil
 	})
 	select {
@@ -115,13 +113,13 @@ func (c *Cache) get(key string) (Image, bool) {
 }
 
 // put stores definitive answers only.
-func (c *Cache) put(key string, img Image) {
-	ttl := c.opts.UnsignedTTL
+func (c *Cache) put(key string, img Image, opts Options) {
+	ttl := pick(opts.UnsignedTTL, c.opts.UnsignedTTL)
 	switch {
 	case img.Error != "":
 		return
 	case len(img.SignedBy) > 0:
-		ttl = c.opts.SignedTTL
+		ttl = pick(opts.SignedTTL, c.opts.SignedTTL)
 	}
 	if ttl <= 0 {
 		return
@@ -147,6 +145,12 @@ func (c *Cache) put(key string, img Image) {
 
 type nopObserver struct{}
 
-func (nopObserver) CacheLookup(string)                            {}
-func (nopObserver) Verified(string, time.Duration)                {}
-func (nopObserver) RegistryRequest(string, string, time.Duration) {}
+func (nopObserver) CacheLookup(string)             {}
+func (nopObserver) Verified(string, time.Duration) {}
+
+func pick(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}

@@ -92,7 +92,6 @@ func (o *countingObserver) CacheLookup(r string) { o.add("lookup." + r) }
 func (o *countingObserver) Verified(outcome string, _ time.Duration) {
 	o.add("verified." + outcome)
 }
-func (o *countingObserver) RegistryRequest(string, string, time.Duration) {}
 func (o *countingObserver) add(k string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -60,6 +60,11 @@ func discover(ctx context.Context, reg Registry, repo, digest string) ([]artifac
 		add(as)
 		return err
 	})
+	if lister, ok := reg.(interface{ listsFallbackTag() bool }); ok && lister.listsFallbackTag() {
+		// Its referrers listing already came from the fallback tag where
+		// the registry has no API (source "referrers" then covers both).
+		return waitFound(g, &found)
+	}
 	g.Go(func() error {
 		m, err := reg.Manifest(gctx, repo, fallbackTag)
 		if errors.Is(err, ErrNotFound) {
@@ -76,10 +81,14 @@ func discover(ctx context.Context, reg Registry, repo, digest string) ([]artifac
 		add(as)
 		return err
 	})
+	return waitFound(g, &found)
+}
+
+func waitFound(g *errgroup.Group, found *[]artifact) ([]artifact, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return dedupe(found), nil
+	return dedupe(*found), nil
 }
 
 // dedupe keeps one artifact per manifest digest (the referrers API and the

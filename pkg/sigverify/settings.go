@@ -76,6 +76,7 @@ func (s Settings) Compile(dir string) (*Config, error) {
 		}
 	}
 	c.Cache.Timeout = c.Timeout
+	c.Options.SignedTTL, c.Options.UnsignedTTL = c.Cache.SignedTTL, c.Cache.UnsignedTTL
 	return c, errors.Join(errs...)
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -24,6 +25,9 @@ type Options struct {
 	// the whole set, one on each platform manifest is not (an index can be
 	// rebuilt around signed manifests with an unsigned one added).
 	AcceptPlatformSignatures bool
+	// SignedTTL and UnsignedTTL, when set, replace the cache's own TTLs for
+	// answers of this check, so a reload changes them; not part of the key.
+	SignedTTL, UnsignedTTL time.Duration
 }
 
 func (o Options) key() string { return fmt.Sprintf("platforms=%v", o.AcceptPlatformSignatures) }
