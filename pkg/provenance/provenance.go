@@ -3,7 +3,10 @@
 // shared by the verifier (pkg/sigverify, plumbing) and the decisions.
 package provenance
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strings"
+)
 
 // Image is what verification found for one image digest: what the policy
 // input carries for it. A signature requirement reads SignedBy; Error set
@@ -81,6 +84,18 @@ func Empty(digest string) Image {
 // Policies must not read it as unsigned.
 func Failed(digest, msg string) Image {
 	img := Empty(digest)
-	img.Error = msg
+	img.Error = OneLine(msg)
 	return img
+}
+
+// OneLine makes a registry's or a library's message fit an admission
+// warning: the API server drops warnings with control characters (a 429
+// body ends in a newline), so whitespace runs become one space, and the
+// message is cut at 1000 bytes.
+func OneLine(msg string) string {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if len(msg) > 1000 {
+		msg = strings.ToValidUTF8(msg[:1000], "") + "..."
+	}
+	return msg
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/tollgate-dev/tollgate/pkg/provenance"
 )
 
 // classicSig is one layer of a cosign sha256-<hex>.sig manifest: a
@@ -59,7 +61,7 @@ func classicSignatures(ctx context.Context, reg Registry, repo, tag string) ([]a
 		}
 		a.classic, err = parseClassic(l.Digest.String(), payload, l.Annotations)
 		if err != nil {
-			a.classic, a.malformed = &classicSig{layer: l.Digest.String()}, err.Error()
+			a.classic, a.malformed = &classicSig{layer: l.Digest.String()}, provenance.OneLine(err.Error())
 		}
 		out = append(out, a)
 	}

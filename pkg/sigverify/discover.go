@@ -11,6 +11,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/tollgate-dev/tollgate/pkg/provenance"
 )
 
 // artifact is one signature or attestation candidate found for a digest.
@@ -150,7 +152,7 @@ func fetchBundle(ctx context.Context, reg Registry, repo, digest, source, ref st
 	a := &artifact{source: source, manifest: m.Digest}
 	var man v1.Manifest
 	if err := json.Unmarshal(m.Raw, &man); err != nil {
-		a.malformed = "referrer manifest is not an image manifest: " + err.Error()
+		a.malformed = provenance.OneLine("referrer manifest is not an image manifest: " + err.Error())
 		return a, nil
 	}
 	if man.Subject == nil || man.Subject.Digest.String() != digest {
@@ -174,7 +176,7 @@ func fetchBundle(ctx context.Context, reg Registry, repo, digest, source, ref st
 	}
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(raw); err != nil {
-		a.malformed = "not a Sigstore bundle: " + err.Error()
+		a.malformed = provenance.OneLine("not a Sigstore bundle: " + err.Error())
 		return a, nil
 	}
 	a.bundle = &b

@@ -44,7 +44,7 @@ func Check(ctx context.Context, reg Registry, repo, digest string, trusts []*Tru
 	}
 	found, err := discover(ctx, reg, repo, digest)
 	if err != nil {
-		img.Error = err.Error()
+		img.Error = provenance.OneLine(err.Error())
 		return img
 	}
 	signed := map[string]bool{}
@@ -62,7 +62,7 @@ func Check(ctx context.Context, reg Registry, repo, digest string, trusts []*Tru
 	}
 	if opts.AcceptPlatformSignatures && len(signed) < len(trusts) {
 		if err := checkPlatforms(ctx, reg, repo, digest, trusts, signed, &img); err != nil {
-			img.Error = err.Error()
+			img.Error = provenance.OneLine(err.Error())
 			return img
 		}
 	}
@@ -156,7 +156,7 @@ func firstReason(prev, trust string, err error) string {
 	if prev != "" {
 		return prev
 	}
-	return fmt.Sprintf("%s: %v", trust, err)
+	return provenance.OneLine(fmt.Sprintf("%s: %v", trust, err))
 }
 
 // checkPlatforms, for an index, counts a trust as signer when it signed
