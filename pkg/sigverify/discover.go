@@ -97,7 +97,7 @@ func waitFound(g *errgroup.Group, found *[]artifact) ([]artifact, error) {
 // fallback tag may list the same one), preferring the referrers API.
 func dedupe(as []artifact) []artifact {
 	seen := map[string]bool{}
-	out := as[:0]
+	out := make([]artifact, 0, len(as))
 	for _, src := range []string{SourceTag, SourceReferrers, SourceFallbackTag} {
 		for _, a := range as {
 			key := a.manifest + "/" + classicKey(a)
