@@ -27,14 +27,20 @@ func (v *Verifier) Images(ctx context.Context, cfg *Config, images []string, reg
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	var (
-		mu sync.Mutex
-		wg sync.WaitGroup
-	)
+	// Each goroutine writes its own slot; the map is filled after Wait.
+	type job struct {
+		image  string
+		ref    imageref.Ref
+		trusts []*Trust
+		result Image
+	}
+	var jobs []*job
+	seen := map[string]bool{}
 	for _, image := range images {
-		if _, dup := out[image]; dup {
+		if seen[image] {
 			continue
 		}
+		seen[image] = true
 		ref, err := imageref.Parse(image)
 		if err != nil {
 			continue // policies report invalid references themselves
@@ -45,18 +51,18 @@ func (v *Verifier) Images(ctx context.Context, cfg *Config, images []string, reg
 				trusts = append(trusts, t)
 			}
 		}
-		if len(trusts) == 0 {
-			continue
+		if len(trusts) > 0 {
+			jobs = append(jobs, &job{image: image, ref: ref, trusts: trusts})
 		}
-		out[image] = Image{}
-		wg.Go(func() {
-			img := v.image(ctx, cfg, ref, trusts, reg(ref.Registry))
-			mu.Lock()
-			defer mu.Unlock()
-			out[image] = img
-		})
+	}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Go(func() { j.result = v.image(ctx, cfg, j.ref, j.trusts, reg(j.ref.Registry)) })
 	}
 	wg.Wait()
+	for _, j := range jobs {
+		out[j.image] = j.result
+	}
 	return out
 }
 
