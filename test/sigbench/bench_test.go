@@ -23,7 +23,6 @@ import (
 // verifyingConfig requires the loop key's signature on every image of the
 // loop registry; plain has the same shipped policies and no verification.
 func verifyingConfig(tb testing.TB, l *loop) string {
-	indent := func(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n      ") }
 	return fmt.Sprintf(`apiVersion: tollgate.dev/v1alpha1
 kind: Config
 registries:
@@ -43,8 +42,11 @@ policies:
     require-signature:
       parameters:
         rules: [{registries: [%[1]q], trust: [release]}]
-`, l.host(), indent(l.caPEM()), indent(l.pubPEM(tb)))
+`, l.host(), indentPEM(l.caPEM()), indentPEM(l.pubPEM(tb)))
 }
+
+// indentPEM indents a PEM block for a YAML literal in verifyingConfig.
+func indentPEM(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n      ") }
 
 const plain = "apiVersion: tollgate.dev/v1alpha1\nkind: Config\n"
 
