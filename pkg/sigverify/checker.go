@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/tollgate-dev/tollgate/pkg/imageref"
 	"github.com/tollgate-dev/tollgate/pkg/provenance"
@@ -32,7 +33,14 @@ func (c *Checker) Check(ctx context.Context, pod *corev1.Pod, images []string) m
 	if c == nil || c.Config == nil || len(c.Config.Trusts) == 0 || !c.Config.SelectsAny(images) {
 		return nil
 	}
-	return c.Verifier.Images(ctx, c.Config, images, c.Registries(ctx, pod))
+	out := c.Verifier.Images(ctx, c.Config, images, c.Registries(ctx, pod))
+	log := ctrl.LoggerFrom(ctx)
+	for image, img := range out {
+		if img.Error != "" {
+			log.Info("image not verified: registry trouble", "image", image, "namespace", pod.Namespace, "error", img.Error)
+		}
+	}
+	return out
 }
 
 // SelectsAny reports whether some trust selects one of images, so that a
