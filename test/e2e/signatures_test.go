@@ -38,9 +38,11 @@ policies:
 // Distribution registry (TLS, basic auth through the Pod's pull secret),
 // images made with crane and signed with the cosign CLI: a signed image
 // (Sigstore bundle under the fallback tag, and classic .sig) is admitted,
-// an unsigned one refused, a tag moved to unsigned content refused; a
-// registry that is down, slow or answering 429 gets the configured
-// direction (deny or warn), never "not signed".
+// an unsigned one refused, a tag moved to unsigned content refused, a Pod
+// without the pull secret refused as unverified (unauthorized), a docker.io
+// Pod causes no registry request, a Deployment is warned that its Pods will
+// be refused; a registry that is down, slow or answering 429 gets the
+// configured direction (deny or warn), never "not signed".
 func TestSignatureVerification(t *testing.T) {
 	ctx := testCtx(t)
 	ca, err := harness.NewCA("e2e signature registry CA")
@@ -113,6 +115,44 @@ func TestSignatureVerification(t *testing.T) {
 			case tc.wantErr != "" && (err == nil || !strings.Contains(stderr, tc.wantErr)):
 				t.Errorf("%s: err %v, stderr %q; want refused with %q", tc.tag, err, stderr, tc.wantErr)
 			}
+		}
+	})
+
+	t.Run("no pull secret", func(t *testing.T) {
+		// The repository is private: without the Pod's pull secret the
+		// registry refuses, and the Pod is refused as unverified.
+		_, stderr, err := createDry(ctx, t, "e2e-sig-deny", podManifest("nosecret", image("bundle"), ""))
+		if err == nil || !strings.Contains(stderr, "could not be verified") || !strings.Contains(stderr, "unauthorized") {
+			t.Errorf("err %v, stderr %q; want refused as unverified, naming unauthorized", err, stderr)
+		}
+	})
+
+	t.Run("unselected registry", func(t *testing.T) {
+		before := registryOps(ctx, t, tgs["deny"])
+		reg.ResetRequests()
+		hub := "docker.io/library/nginx:1.27"
+		if _, stderr, err := createDry(ctx, t, "e2e-sig-deny", podManifest("hub", hub, "regcred")); err != nil {
+			t.Fatalf("%s: %v %s; want admitted (no rule selects it)", hub, err, stderr)
+		}
+		if n, after := reg.Requests("", ""), registryOps(ctx, t, tgs["deny"]); n != 0 || after != before {
+			t.Errorf("a docker.io Pod caused %d requests at the local registry and %d registry operations; want none", n, after-before)
+		}
+	})
+
+	t.Run("workload", func(t *testing.T) {
+		deploy := fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {imagePullSecrets: [{name: regcred}], containers: [{name: main, image: %q}]}
+`, image("unsigned"))
+		registerOnly(ctx, t, "sig-deny-wl", tgs["deny"], "e2e.tollgate.dev/sig-deny", "Fail", "workloads")
+		r := kubectl(ctx, deploy, "create", "-n", "e2e-sig-deny", "--dry-run=server", "-f", "-")
+		if r.Err != nil || !strings.Contains(r.Stderr, `deployment "web": its Pods will be rejected: [require-signature]`) {
+			t.Errorf("err %v, stderr %q; want admitted with the warning that its Pods will be refused", r.Err, r.Stderr)
 		}
 	})
 
