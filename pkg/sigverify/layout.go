@@ -75,15 +75,6 @@ func OpenLayout(dir string) (*Layout, error) {
 	return l, nil
 }
 
-// Repositories lists the repositories the fixture has tags in.
-func (l *Layout) Repositories() []string {
-	out := make([]string, 0, len(l.repos))
-	for r := range l.repos {
-		out = append(out, r)
-	}
-	return out
-}
-
 // Resolve implements Registry.
 func (l *Layout) Resolve(_ context.Context, repo, tag string) (string, error) {
 	d, ok := l.tags[repo+":"+tag]

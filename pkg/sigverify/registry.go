@@ -48,12 +48,6 @@ const (
 	maxArtifacts     = 64
 )
 
-// Definitive reports whether err is an answer that may be cached (nil or a
-// not-found), as opposed to registry trouble.
-func Definitive(err error) bool {
-	return err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrReferrersUnsupported)
-}
-
 // Media and artifact types cosign writes.
 const (
 	mediaSimpleSigning = "application/vnd.dev.cosign.simplesigning.v1+json"

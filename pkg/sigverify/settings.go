@@ -79,12 +79,3 @@ func (s Settings) Compile(dir string) (*Config, error) {
 	c.Options.SignedTTL, c.Options.UnsignedTTL = c.Cache.SignedTTL, c.Cache.UnsignedTTL
 	return c, errors.Join(errs...)
 }
-
-// Names lists the configured trust names.
-func (c *Config) Names() map[string]bool {
-	out := map[string]bool{}
-	for _, t := range c.Trusts {
-		out[t.Name] = true
-	}
-	return out
-}
