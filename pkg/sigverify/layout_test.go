@@ -111,3 +111,33 @@ func TestKeylessFixture(t *testing.T) {
 		}
 	}
 }
+
+// TestInlineTrustedRoot: the Sigstore root given inline (as through a Helm
+// value) verifies like the file.
+func TestInlineTrustedRoot(t *testing.T) {
+	dir := filepath.Join("..", "..", "test", "fixtures", "signatures", "registry")
+	l, err := OpenLayout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.ReadFile(filepath.Join(dir, "trusted_root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, err := l.Resolve(t.Context(), "legacy.registry.test/app", "keyless")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := TrustSpec{Name: "ci", Registries: []string{"*"}, TrustedRoot: string(root), TransparencyLog: TlogIgnore,
+		Keyless: &Keyless{Issuer: "https://issuer.registry.test", Subject: "release@acme.test"}}.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := Check(t.Context(), l, "legacy.registry.test/app", digest, []*Trust{tr}, Options{}); len(img.SignedBy) != 1 {
+		t.Errorf("inline root: %+v, want signed by ci", img)
+	}
+	if _, err := (TrustSpec{Name: "ci", Registries: []string{"*"}, TrustedRoot: "{}", TrustedRootFile: "x",
+		Keyless: &Keyless{Issuer: "i", Subject: "s"}}).Compile(); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("root inline and as a file: error %v, want one saying not both", err)
+	}
+}

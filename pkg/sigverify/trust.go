@@ -40,7 +40,9 @@ type TrustSpec struct {
 	Keyless       *Keyless `json:"keyless,omitempty"`
 	// TrustedRootFile is a Sigstore trusted_root.json (Fulcio CAs, Rekor
 	// and CT log keys, TSAs); needed for keyless and for any tlog check.
+	// TrustedRoot is the same JSON inline (the way through a Helm chart).
 	TrustedRootFile string `json:"trustedRootFile,omitempty"`
+	TrustedRoot     string `json:"trustedRoot,omitempty"`
 	// TransparencyLog is required (an offline-verifiable Rekor entry must
 	// be in the signature) or ignore. Default: required for keyless, ignore
 	// for keys.
@@ -85,7 +87,7 @@ func (s TrustSpec) Compile() (*Trust, error) {
 	if err != nil {
 		return nil, err
 	}
-	rootJSON, err := readEither("", "trustedRootFile", "", s.TrustedRootFile)
+	rootJSON, err := readEither("trustedRoot", "trustedRootFile", s.TrustedRoot, s.TrustedRootFile)
 	if err != nil {
 		return nil, err
 	}
