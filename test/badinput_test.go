@@ -139,7 +139,10 @@ func TestEvalExitCodes(t *testing.T) {
 			if code != tc.wantCode {
 				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, tc.wantCode, stdout.String(), stderr.String())
 			}
-			if !strings.Contains(stderr.String(), tc.wantErr) {
+			switch {
+			case tc.wantErr == "" && stderr.Len() > 0:
+				t.Errorf("stderr %q, want nothing", stderr.String())
+			case !strings.Contains(stderr.String(), tc.wantErr):
 				t.Errorf("stderr %q does not contain %q", stderr.String(), tc.wantErr)
 			}
 			if tc.wantOut != "" && !strings.Contains(stdout.String(), tc.wantOut) {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -140,12 +141,23 @@ func serveBoth(t *testing.T, p *pipeline.Pipeline, req *admissionv1.AdmissionReq
 	if !vresp.Allowed && (vresp.Result == nil || vresp.Result.Code != http.StatusForbidden) {
 		t.Fatalf("validating webhook: denial without 403: %+v", vresp.Result)
 	}
-	merged := verdict.Merge(verdict.Verdict{Warnings: mresp.Warnings}, verdict.Verdict{Warnings: vresp.Warnings})
-	out := result{Want: fixture.Want{Allowed: vresp.Allowed, Reasons: webhook.Reasons(vresp), Warnings: merged.Warnings}}
+	out := result{Want: fixture.Want{Allowed: vresp.Allowed, Reasons: webhook.Reasons(vresp), Warnings: distinct(mresp.Warnings, vresp.Warnings)}}
 	if len(final.Object.Raw) > 0 {
 		out.Object = &corev1.Pod{}
 		if err := json.Unmarshal(final.Object.Raw, out.Object); err != nil {
 			t.Fatalf("decode patched object: %v", err)
+		}
+	}
+	return out
+}
+
+// distinct lists the warnings of both answers in order, each once, as
+// pipeline.Review does.
+func distinct(a, b []string) []string {
+	var out []string
+	for _, w := range append(slices.Clip(a), b...) {
+		if !slices.Contains(out, w) {
+			out = append(out, w)
 		}
 	}
 	return out

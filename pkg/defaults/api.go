@@ -32,9 +32,22 @@ type Result struct {
 	Changed bool
 	// Warnings are shown to the user as admission warnings: a default limit
 	// below the container's request, raised (profile) or left for the API
-	// server to reject (LimitRange).
-	Warnings []string
+	// server to reject (LimitRange); two LimitRanges that disagree.
+	Warnings []verdict.Warning
 }
+
+// Warning codes of Apply. Each warning names the resource as "limits.<name>"
+// or "requests.<name>".
+const (
+	// CodeLimitBelowRequest: a LimitRange's default limit is below the
+	// container's request; the API server will reject the Pod.
+	CodeLimitBelowRequest = "defaults.limit-below-request"
+	// CodeLimitRaised: a profile's default limit was below the request and
+	// was raised to it.
+	CodeLimitRaised = "defaults.limit-raised"
+	// CodeConflict: two LimitRanges set different defaults for one resource.
+	CodeConflict = "defaults.conflict"
+)
 
 // Verdict is the result as a verdict: its warnings (defaults never deny).
 func (r Result) Verdict() verdict.Verdict { return verdict.Verdict{Warnings: r.Warnings} }

@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
 
 // Apply fills missing requests and limits in pod (in place) and records what
@@ -113,8 +115,8 @@ func fillSorted(dst *corev1.ResourceList, defaults sortedList) []corev1.Resource
 // For a profile, which is ours, the limit never ends up invalid: it is
 // raised to the request, or, for resources that cannot be overcommitted,
 // set equal to it.
-func reconcile(r ctrRef, origin map[corev1.ResourceName]source) []string {
-	var warnings []string
+func reconcile(r ctrRef, origin map[corev1.ResourceName]source) []verdict.Warning {
+	var warnings []verdict.Warning
 	for _, name := range sortedNames(origin) {
 		s := origin[name]
 		lim := r.c.Resources.Limits[name]
@@ -122,13 +124,14 @@ func reconcile(r ctrRef, origin map[corev1.ResourceName]source) []string {
 		if !ok || limitFits(name, req, lim) {
 			continue
 		}
+		res := []string{"limits." + string(name)}
 		if !s.profile {
-			warnings = append(warnings, fmt.Sprintf("%s: %s %s; the API server will reject this Pod",
-				r.who(), s.label(), mismatch(name, lim, req)))
+			warnings = append(warnings, verdict.Warning{Code: CodeLimitBelowRequest, Resources: res, Message: fmt.Sprintf(
+				"%s: %s %s; the API server will reject this Pod", r.who(), s.label(), mismatch(name, lim, req))})
 			continue
 		}
-		warnings = append(warnings, fmt.Sprintf("%s: %s %s; limit set to %s",
-			r.who(), s.label(), mismatch(name, lim, req), req.String()))
+		warnings = append(warnings, verdict.Warning{Code: CodeLimitRaised, Resources: res, Message: fmt.Sprintf(
+			"%s: %s %s; limit set to %s", r.who(), s.label(), mismatch(name, lim, req), req.String())})
 		r.c.Resources.Limits[name] = req.DeepCopy()
 	}
 	return warnings

@@ -256,7 +256,7 @@ func TestApply(t *testing.T) {
 			if res.Changed != tt.wantChanged {
 				t.Errorf("Changed = %v, want %v", res.Changed, tt.wantChanged)
 			}
-			if diff := cmp.Diff(tt.wantWarnings, res.Warnings, cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(tt.wantWarnings, res.Verdict().WarningMessages(), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("warnings (-want +got):\n%s", diff)
 			}
 			if !res.Changed && jsonOf(t, got) != jsonOf(t, tt.in) {

@@ -7,6 +7,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
 
 // annotationLimitRanger is where the in-tree LimitRanger lists what it set.
@@ -18,7 +20,7 @@ const annotationLimitRanger = "kubernetes.io/limit-ranger"
 // first LimitRange by name; the in-tree plugin takes the first in its
 // informer's order, which varies from one request to the next, so the
 // stored Pod may carry either value.
-func conflictWarnings(pod *corev1.Pod, srcs []source, set []setOn) []string {
+func conflictWarnings(pod *corev1.Pod, srcs []source, set []setOn) []verdict.Warning {
 	var lrs []source
 	for _, s := range srcs {
 		if !s.profile {
@@ -42,7 +44,7 @@ func conflictWarnings(pod *corev1.Pod, srcs []source, set []setOn) []string {
 		}
 		return strings.Contains(pod.Annotations[annotationLimitRanger], string(name)+" "+kind)
 	}
-	var out []string
+	var out []verdict.Warning
 	for _, kind := range []string{"limit", "request"} {
 		first := map[corev1.ResourceName]int{}
 		warned := map[corev1.ResourceName]bool{}
@@ -64,9 +66,9 @@ func conflictWarnings(pod *corev1.Pod, srcs []source, set []setOn) []string {
 				winner := defaultOf(lrs[j], kind, name)
 				if q := list[name]; q.Cmp(winner) != 0 {
 					warned[name] = true
-					out = append(out, fmt.Sprintf(
+					out = append(out, verdict.Warning{Code: CodeConflict, Resources: []string{kind + "s." + string(name)}, Message: fmt.Sprintf(
 						"LimitRanges %q and %q both set the default %s %s for containers (%s and %s): Tollgate uses %q (first by name), but the in-tree LimitRanger may pick either, so the stored Pod can differ",
-						lrs[j].name, s.name, name, kind, winner.String(), q.String(), lrs[j].name))
+						lrs[j].name, s.name, name, kind, winner.String(), q.String(), lrs[j].name)})
 				}
 			}
 		}

@@ -3,13 +3,14 @@ package defaults
 import (
 	"encoding/json"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
 
 // Builders: pod(ctr("app", req("cpu", "100m")), initCtr("setup"), ...).
@@ -190,7 +191,7 @@ func assertIdempotent(t *testing.T, p *corev1.Pod, in Inputs) {
 	res := Apply(again, in)
 	// A conflict between LimitRanges stays true of a Pod the in-tree
 	// LimitRanger defaulted, so only that warning may come again.
-	warnings := slices.DeleteFunc(res.Warnings, func(w string) bool { return strings.HasPrefix(w, "LimitRanges ") })
+	warnings := slices.DeleteFunc(res.Warnings, func(w verdict.Warning) bool { return w.Code == CodeConflict })
 	if res.Changed || len(warnings) > 0 {
 		t.Errorf("second Apply: Changed=%v Warnings=%q, want no change", res.Changed, res.Warnings)
 	}

@@ -139,8 +139,9 @@ func checkFits(v *verdict.Verdict, r ctrRef) {
 		if !overcommittable(name) {
 			rel = "equal to"
 		}
-		v.Deny(CodeInvalid, r.path("requests", name), fmt.Sprintf("%s: %s request %s must be %s %s limit of %s",
-			r.who(), name, req.String(), rel, name, lim.String()))
+		v.Reasons = append(v.Reasons, verdict.Reason{Code: CodeInvalid, Path: r.path("requests", name),
+			Resources: []string{"requests." + string(name), "limits." + string(name)},
+			Message:   fmt.Sprintf("%s: %s request %s must be %s %s limit of %s", r.who(), name, req.String(), rel, name, lim.String())})
 	}
 }
 
@@ -167,9 +168,10 @@ func (b bounds) check(it corev1.LimitRangeItem, names itemNames, req, lim corev1
 	}
 }
 
-// deny records one violation.
+// deny records one violation, about the resource as "<list>.<name>".
 func (b bounds) deny(code, list string, name corev1.ResourceName, format string, args ...any) {
-	b.v.Deny(code, b.path(list, name), b.prefix()+fmt.Sprintf(format, args...))
+	b.v.Reasons = append(b.v.Reasons, verdict.Reason{Code: code, Path: b.path(list, name),
+		Resources: []string{list + "." + string(name)}, Message: b.prefix() + fmt.Sprintf(format, args...)})
 }
 
 // min: a request must exist and be ≥ min; a limit, if any, must be ≥ min.

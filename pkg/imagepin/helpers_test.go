@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func httptestTLS(t *testing.T, caPEM string) *tls.Config {
+func httptestTLS(t testing.TB, caPEM string) *tls.Config {
 	t.Helper()
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM([]byte(caPEM)) {

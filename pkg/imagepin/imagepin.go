@@ -8,12 +8,14 @@ package imagepin
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tollgate-dev/tollgate/pkg/config"
+	"github.com/tollgate-dev/tollgate/pkg/imageref"
 	"github.com/tollgate-dev/tollgate/pkg/pinning"
 	"github.com/tollgate-dev/tollgate/pkg/registry"
 )
@@ -31,7 +33,7 @@ type Lookups struct {
 // the credentials of the Pod in namespace. Every candidate gets a result.
 func (l *Lookups) Resolve(ctx context.Context, namespace string, pod *corev1.Pod, cands []pinning.Candidate) map[string]pinning.Resolution {
 	out := make(map[string]pinning.Resolution, len(cands))
-	keys, err := l.keychain(ctx, namespace, pod)
+	keys, err := l.keychain(ctx, namespace, pod, cands)
 	if err != nil {
 		for _, c := range cands {
 			out[c.Ref.Original] = pinning.Resolution{Err: err, Transient: true}
@@ -60,9 +62,18 @@ func (l *Lookups) Resolve(ctx context.Context, namespace string, pod *corev1.Pod
 	return out
 }
 
-// keychain is the Pod's pull secrets and its service account's.
-func (l *Lookups) keychain(ctx context.Context, namespace string, pod *corev1.Pod) (registry.Keychain, error) {
+// secretUser is a resolver that says which lookups send pull secrets.
+type secretUser interface {
+	UsesPullSecrets(ref imageref.Ref) bool
+}
+
+// keychain is the Pod's pull secrets and its service account's, read only
+// when a lookup will send them (not for anonymous or unselected registries).
+func (l *Lookups) keychain(ctx context.Context, namespace string, pod *corev1.Pod, cands []pinning.Candidate) (registry.Keychain, error) {
 	if l.Secrets == nil {
+		return nil, nil
+	}
+	if su, ok := l.Resolver.(secretUser); ok && !slices.ContainsFunc(cands, func(c pinning.Candidate) bool { return su.UsesPullSecrets(c.Ref) }) {
 		return nil, nil
 	}
 	names := make([]string, 0, len(pod.Spec.ImagePullSecrets))

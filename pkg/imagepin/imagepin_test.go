@@ -33,7 +33,7 @@ import (
 )
 
 // privateRegistry is an in-process registry over TLS that wants user:pw.
-func privateRegistry(t *testing.T) (host, caPEM string, requests *atomic.Int64) {
+func privateRegistry(t testing.TB) (host, caPEM string, requests *atomic.Int64) {
 	t.Helper()
 	inner := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
 	requests = &atomic.Int64{}
@@ -52,7 +52,7 @@ func privateRegistry(t *testing.T) (host, caPEM string, requests *atomic.Int64) 
 	return host, caPEM, requests
 }
 
-func push(t *testing.T, ref string, tr http.RoundTripper) string {
+func push(t testing.TB, ref string, tr http.RoundTripper) string {
 	t.Helper()
 	img, _ := random.Image(32, 1)
 	tag, err := name.NewTag(ref)
@@ -68,27 +68,33 @@ func push(t *testing.T, ref string, tr http.RoundTripper) string {
 
 // countingResolver counts lookups the pinner asks for.
 type countingResolver struct {
-	registry.Resolver
+	*registry.Client
 	n atomic.Int64
 }
 
 func (c *countingResolver) Resolve(ctx context.Context, ref imageref.Ref, keys registry.Keychain) (string, error) {
 	c.n.Add(1)
-	return c.Resolver.Resolve(ctx, ref, keys)
+	return c.Client.Resolve(ctx, ref, keys)
 }
 
 // pinPipeline is a pipeline pinning host's images in namespace "ns", with
 // lookups through the real registry client and a fake API reader holding
 // one pull secret; it counts lookups and API reads.
-func pinPipeline(t *testing.T, host, ca string, secret *corev1.Secret) (*pipeline.Pipeline, *countingResolver, *atomic.Int64) {
+func pinPipeline(t testing.TB, host, ca, credentials string, secret *corev1.Secret) (*pipeline.Pipeline, *countingResolver, *atomic.Int64) {
+	t.Helper()
+	return pinPipelineFor(t, host, ca, credentials, host, secret)
+}
+
+// pinPipelineFor is pinPipeline with a pinning rule for the pattern pinned.
+func pinPipelineFor(t testing.TB, host, ca, credentials, pinned string, secret *corev1.Secret) (*pipeline.Pipeline, *countingResolver, *atomic.Int64) {
 	t.Helper()
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`apiVersion: tollgate.dev/v1alpha1
 kind: Config
 registries:
-  access: [{pattern: %q, ca: %q}]
+  access: [{pattern: %q, ca: %q, credentials: %s}]
 pinning:
   rules: [{images: [%q]}]
-`, host, ca, host)))
+`, host, ca, credentials, pinned)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,10 +102,10 @@ pinning:
 	if err != nil {
 		t.Fatal(err)
 	}
-	resolver := &countingResolver{Resolver: built.Resolver}
+	resolver := &countingResolver{Client: built.Resolver.(*registry.Client)}
 	gets := &atomic.Int64{}
 	reader := fake.NewClientBuilder().WithObjects(secret).WithInterceptorFuncs(interceptGets(gets)).Build()
-	engine, err := policy.New(t.Context())
+	engine, err := policy.New(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +113,13 @@ pinning:
 	facts.AddNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns"}})
 	st := &pipeline.State{Config: cfg, Policies: engine, Lookups: &Lookups{Resolver: resolver, Secrets: reader}}
 	return pipeline.New(facts, st, pipeline.Options{}), resolver, gets
+}
+
+// pullSecret is the Secret "pull" in "ns" with user:pw for host.
+func pullSecret(host string) *corev1.Secret {
+	auth := base64.StdEncoding.EncodeToString([]byte("user:pw"))
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pull"}, Type: corev1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"` + host + `":{"auth":"` + auth + `"}}}`)}}
 }
 
 func create(pod *corev1.Pod) pipeline.Request {
@@ -119,10 +132,8 @@ func TestPinUsesThePodsPullSecretAndLeavesOtherRegistriesAlone(t *testing.T) {
 	host, ca, requests := privateRegistry(t)
 	tr := &http.Transport{TLSClientConfig: httptestTLS(t, ca)}
 	want := push(t, host+"/private/app:1.0", tr)
-	auth := base64.StdEncoding.EncodeToString([]byte("user:pw"))
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pull"}, Type: corev1.SecretTypeDockerConfigJson,
-		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"` + host + `":{"auth":"` + auth + `"}}}`)}}
-	p, resolver, gets := pinPipeline(t, host, ca, secret)
+	secret := pullSecret(host)
+	p, resolver, gets := pinPipeline(t, host, ca, "pullSecrets", secret)
 	requests.Store(0)
 	ctx := context.Background()
 
@@ -152,9 +163,25 @@ func TestPinUsesThePodsPullSecretAndLeavesOtherRegistriesAlone(t *testing.T) {
 	if m, err = p.Mutate(ctx, create(without), without); err != nil || len(m.Verdict.Warnings) != 1 || len(m.Pinned) != 0 || m.Changed {
 		t.Fatalf("without pull secret: %+v, %v", m, err)
 	}
-	if !strings.Contains(m.Verdict.Warnings[0], "admitted unpinned") || !strings.Contains(m.Verdict.Warnings[0], "unauthorized") ||
+	if w := m.Verdict.Warnings[0]; w.Code != "pinning.unpinned" || !strings.Contains(w.Message, "admitted unpinned") || !strings.Contains(w.Message, "unauthorized") ||
 		without.Spec.Containers[0].Image != host+"/private/app:1.0" {
 		t.Errorf("warning %q, image %q", m.Verdict.Warnings[0], without.Spec.Containers[0].Image)
+	}
+}
+
+func TestAnonymousRuleReadsNoSecret(t *testing.T) {
+	host, ca, _ := privateRegistry(t)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pull"}, Type: corev1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}
+	p, resolver, gets := pinPipeline(t, host, ca, "anonymous", secret)
+	pod := &corev1.Pod{Spec: corev1.PodSpec{ImagePullSecrets: []corev1.LocalObjectReference{{Name: "pull"}},
+		Containers: []corev1.Container{{Name: "c", Image: host + "/private/app:1.0"}}}}
+	m, err := p.Mutate(context.Background(), create(pod), pod)
+	if err != nil || len(m.Verdict.Warnings) != 1 || !strings.Contains(m.Verdict.Warnings[0].Message, "unauthorized") {
+		t.Fatalf("mutation %+v, %v; want an anonymous lookup refused by the registry", m, err)
+	}
+	if gets.Load() != 0 || resolver.n.Load() != 1 {
+		t.Errorf("%d API reads, %d lookups; want no secret or service account read and one lookup", gets.Load(), resolver.n.Load())
 	}
 }
 

@@ -1,10 +1,18 @@
 package loader
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/tollgate-dev/tollgate/pkg/config"
+	"github.com/tollgate-dev/tollgate/pkg/pinning"
+	"github.com/tollgate-dev/tollgate/pkg/pipeline"
 )
 
 // What `tollgate serve` does on load and on every reload: a policy
@@ -45,4 +53,32 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The registry lookups of pinning are built with each loaded config, so a
+// reload swaps config and registry client together; one that cannot be
+// built refuses the load like a bad file.
+func TestLoadBuildsPinningLookups(t *testing.T) {
+	configFile := filepath.Join(t.TempDir(), "config.yaml")
+	must(t, os.WriteFile(configFile, []byte("apiVersion: tollgate.dev/v1alpha1\nkind: Config\n"), 0o644))
+	var seen *config.Config
+	want := &stubLookups{}
+	src := Sources{ConfigFile: configFile, Lookups: func(c *config.Config) (pipeline.ImageLookups, error) {
+		seen = c
+		return want, nil
+	}}
+	st, err := Load(t.Context(), src)
+	if err != nil || st.Lookups != want || seen != st.Config {
+		t.Fatalf("Load: lookups %v (built for %p, config %p), %v", st.Lookups, seen, st.Config, err)
+	}
+	src.Lookups = func(*config.Config) (pipeline.ImageLookups, error) { return nil, errors.New("no CA") }
+	if _, err := Load(t.Context(), src); err == nil || !strings.Contains(err.Error(), "pinning: no CA") {
+		t.Errorf("Load with failing lookups: %v", err)
+	}
+}
+
+type stubLookups struct{}
+
+func (*stubLookups) Resolve(context.Context, string, *corev1.Pod, []pinning.Candidate) map[string]pinning.Resolution {
+	return nil
 }

@@ -5,7 +5,6 @@ package metrics
 
 import (
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -102,39 +101,41 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-// Decision implements webhook.Recorder.
-// Only the Pod validating webhook's quota warnings are counted as quota
-// outcomes: the workload webhook's are predictions for Pods not yet asked for.
-func (m *Metrics) Decision(webhook string, allowed bool, reasons []verdict.Reason, warnings []string) {
+// Decision implements webhook.Recorder. Quota outcomes are counted from
+// each reason's and warning's code and resources, never from its message,
+// and only for the Pod validating webhook (docs/monitoring.md): the
+// workload webhook's are predictions for Pods not yet asked for.
+func (m *Metrics) Decision(webhook string, allowed bool, reasons []verdict.Reason, warnings []verdict.Warning) {
 	m.decisions.WithLabelValues(webhook, boolLabel(allowed)).Inc()
 	for _, r := range reasons {
 		m.reasons.WithLabelValues(webhook, r.Code).Inc()
-		if strings.HasPrefix(r.Code, "quota.") {
-			for _, res := range quotaResources(r.Code, r.Message) {
-				m.quota.WithLabelValues("deny", r.Code, res).Inc()
-			}
-		}
 	}
 	if len(warnings) > 0 {
 		m.warnings.WithLabelValues(webhook).Add(float64(len(warnings)))
 	}
-	if webhook == "validate" {
-		m.Warnings(warnings)
+	if webhook != "validate" {
+		return
+	}
+	for _, r := range reasons {
+		m.quotaOutcome("deny", r.Code, r.Resources)
+	}
+	// near-limit and pending-charges warnings, and every quota problem when quota.mode is warn
+	for _, w := range warnings {
+		m.quotaOutcome("warn", w.Code, w.Resources)
 	}
 }
 
-// Warnings counts the quota warnings among an answer's warnings by code and
-// resource (tollgate_quota_outcomes_total{outcome="warn"}): near-limit
-// and pending-charges warnings, and every quota problem when quota.mode is warn.
-func (m *Metrics) Warnings(warnings []string) {
-	for _, w := range warnings {
-		code, msg, ok := strings.Cut(w, ": ")
-		if !ok || !strings.HasPrefix(code, "quota.") || !knownQuotaCodes[code] {
-			continue
-		}
-		for _, res := range quotaResources(code, msg) {
-			m.quota.WithLabelValues("warn", code, res).Inc()
-		}
+// quotaOutcome counts one quota reason or warning per resource it
+// concerns ("unknown" when it names none); other codes are not counted.
+func (m *Metrics) quotaOutcome(outcome, code string, resources []string) {
+	if !strings.HasPrefix(code, "quota.") {
+		return
+	}
+	if len(resources) == 0 {
+		m.quota.WithLabelValues(outcome, code, "unknown").Inc()
+	}
+	for _, res := range resources {
+		m.quota.WithLabelValues(outcome, code, resourceLabel(res)).Inc()
 	}
 }
 
@@ -147,53 +148,6 @@ func (m *Metrics) Instrument(webhook string, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 		obs.Observe(time.Since(start).Seconds())
 	})
-}
-
-var knownQuotaCodes = map[string]bool{
-	"quota.exceeded": true, "quota.near-limit": true, "quota.pending-charges": true, "quota.must-specify": true, "quota.status-unknown": true,
-}
-
-// The resource names in pkg/quota's messages (see its format.go and
-// headroom.go): "...: requests.cpu: requested 1, used ...; limits.cpu:
-// requested ...", "quota \"q\": requests.cpu will be ...", "must specify
-// limits.cpu for: a,b; requests.memory for: c", "resources: a,b".
-var (
-	reExceeded  = regexp.MustCompile(`(?:: |; )([a-z0-9A-Z./_-]+): requested `)
-	reNearLimit = regexp.MustCompile(`quota "[^"]*": ([a-z0-9A-Z./_-]+) will be `)
-	reSpecify   = regexp.MustCompile(`(?:must specify |; )([a-z0-9A-Z./_-]+) for: `)
-	reUnknown   = regexp.MustCompile(`resources: ([a-z0-9A-Z./_,-]+)`)
-)
-
-// quotaResources extracts the quota resources a quota reason or warning is
-// about, each mapped to a bounded label value; "unknown" when the message
-// names none.
-func quotaResources(code, msg string) []string {
-	var names []string
-	switch code {
-	case "quota.exceeded", "quota.pending-charges": // the same "<name>: requested" parts
-		for _, m := range reExceeded.FindAllStringSubmatch(msg, -1) {
-			names = append(names, m[1])
-		}
-	case "quota.near-limit":
-		if m := reNearLimit.FindStringSubmatch(msg); m != nil {
-			names = append(names, m[1])
-		}
-	case "quota.must-specify":
-		for _, m := range reSpecify.FindAllStringSubmatch(msg, -1) {
-			names = append(names, m[1])
-		}
-	case "quota.status-unknown":
-		if m := reUnknown.FindStringSubmatch(msg); m != nil {
-			names = strings.Split(m[1], ",")
-		}
-	}
-	if len(names) == 0 {
-		return []string{"unknown"}
-	}
-	for i, n := range names {
-		names[i] = resourceLabel(n)
-	}
-	return names
 }
 
 // resourceLabel keeps label values bounded: the standard compute resources

@@ -27,8 +27,12 @@ func TestEveryMetricIsEmitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Decision("validate", false, []verdict.Reason{{Code: "policy.allowed-registries", Message: "x"}}, []string{"a", "b"})
+	m.Decision("validate", false, []verdict.Reason{{Code: "policy.allowed-registries", Message: "x"}},
+		[]verdict.Warning{{Code: "policy.allowed-registries", Message: "a"}, {Code: "defaults.limit-raised", Resources: []string{"limits.cpu"}, Message: "b"}})
 	m.Decision("mutate", true, nil, nil)
+	// The workload webhook's quota findings are predictions: no quota outcome.
+	m.Decision("validate-workloads", false, []verdict.Reason{{Code: quota.CodeExceeded, Resources: []string{"requests.cpu"}, Message: "x"}},
+		[]verdict.Warning{{Code: quota.CodeNearLimit, Resources: []string{"pods"}, Message: "y"}})
 	m.Malfunction("validate")
 	m.ObservePolicy(policy.Observation{Policy: "allowed-registries", Outcome: policy.OutcomeDeny, Duration: 300 * time.Microsecond})
 	m.Reloaded(true, 1700000000)
@@ -68,7 +72,7 @@ func TestEveryMetricIsEmitted(t *testing.T) {
 	if strings.Contains(text, `package="tollgate.old"`) {
 		t.Errorf("a replacement of an earlier load is still reported")
 	}
-	// Quota outcomes appear once a quota decision was recorded (below).
+	// Quota outcomes appear once a Pod's quota decision was recorded (below).
 	if strings.Contains(text, "tollgate_quota_outcomes_total{") {
 		t.Errorf("quota outcomes before any quota decision")
 	}
@@ -82,10 +86,8 @@ func list(kv ...string) corev1.ResourceList {
 	return l
 }
 
-// TestQuotaOutcomes feeds real pkg/quota verdicts (deny and warn, each
-// code) through the recorder, so a change of quota's message format that
-// loses the resource label fails here.
-func TestQuotaOutcomes(t *testing.T) {
+// quotaVerdicts are real pkg/quota verdicts: deny and warn, each code.
+func quotaVerdicts() []verdict.Verdict {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "x",
@@ -101,12 +103,7 @@ func TestQuotaOutcomes(t *testing.T) {
 	near := rq("near", list("requests.cpu", "10", "limits.memory", "2Gi"), list("requests.cpu", "7", "limits.memory", "0"))
 	unknown := rq("fresh", list("pods", "10"), nil)
 	opts := quota.Options{Mode: quota.ModeDeny, WarnThreshold: 90}
-
-	reg := prometheus.NewPedanticRegistry()
-	m, err := New(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var out []verdict.Verdict
 	for _, in := range []quota.Input{
 		{Operation: "CREATE", Pod: pod, Quotas: []corev1.ResourceQuota{tight}, Options: opts},
 		{Operation: "CREATE", Pod: pod, Quotas: []corev1.ResourceQuota{near}, Options: opts},
@@ -114,17 +111,36 @@ func TestQuotaOutcomes(t *testing.T) {
 		{Operation: "CREATE", Pod: pod, Quotas: []corev1.ResourceQuota{unknown}, Options: opts},
 		{Operation: "CREATE", Pod: pod, Quotas: []corev1.ResourceQuota{tight}, Options: quota.Options{Mode: quota.ModeWarn}},
 	} {
-		v := quota.Check(in)
-		m.Decision("validate", v.Allowed(), v.Reasons, v.Warnings) // counts its quota warnings too
+		out = append(out, quota.Check(in))
 	}
 	// Two Pods that each fit status.used but not together: the ledger warns on the second.
 	ledger := quota.NewLedger(func() time.Time { return time.Unix(0, 0) })
 	roomy := rq("roomy", list("requests.cpu", "3"), list("requests.cpu", "0"))
 	for range 2 {
-		v := ledger.Check(quota.Input{Operation: "CREATE", Pod: pod, Quotas: []corev1.ResourceQuota{roomy}, Options: opts})
+		out = append(out, ledger.Check(quota.Input{Operation: "CREATE", Pod: pod, Quotas: []corev1.ResourceQuota{roomy}, Options: opts}))
+	}
+	return out
+}
+
+// recordQuota records the verdicts as the Pod validating webhook's
+// decisions (so quota warnings count too) and returns the exported text.
+func recordQuota(t *testing.T, vs []verdict.Verdict) string {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	m, err := New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
 		m.Decision("validate", v.Allowed(), v.Reasons, v.Warnings)
 	}
-	text := gather(t, reg)
+	return gather(t, reg)
+}
+
+// TestQuotaOutcomes: every quota code, denied and warned, is counted per
+// resource it concerns.
+func TestQuotaOutcomes(t *testing.T) {
+	text := recordQuota(t, quotaVerdicts())
 	for _, line := range []string{
 		`tollgate_quota_outcomes_total{code="quota.exceeded",outcome="deny",resource="requests.cpu"} 1`,
 		`tollgate_quota_outcomes_total{code="quota.exceeded",outcome="deny",resource="requests.memory"} 1`,
@@ -141,6 +157,44 @@ func TestQuotaOutcomes(t *testing.T) {
 	if t.Failed() {
 		t.Log(text)
 	}
+}
+
+// TestQuotaLabelsIgnoreMessages: the quota outcome labels come from the
+// code and resources of each reason and warning, so rewording every
+// message leaves the metric as it was.
+func TestQuotaLabelsIgnoreMessages(t *testing.T) {
+	vs := quotaVerdicts()
+	reworded := make([]verdict.Verdict, 0, len(vs))
+	for _, v := range vs {
+		var r verdict.Verdict
+		for _, x := range v.Reasons {
+			x.Message = "reworded"
+			r.Reasons = append(r.Reasons, x)
+		}
+		for _, w := range v.Warnings {
+			w.Message = "reworded too"
+			r.Warnings = append(r.Warnings, w)
+		}
+		reworded = append(reworded, r)
+	}
+	want, got := quotaLines(recordQuota(t, vs)), quotaLines(recordQuota(t, reworded))
+	if len(want) < 7 {
+		t.Fatalf("only %d quota outcome series from the real verdicts: %q", len(want), want)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("reworded messages changed the metric:\n got %q\nwant %q", got, want)
+	}
+}
+
+// quotaLines are the tollgate_quota_outcomes_total samples of an export.
+func quotaLines(text string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, "tollgate_quota_outcomes_total{") {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func TestResourceLabelIsBounded(t *testing.T) {

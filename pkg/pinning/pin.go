@@ -9,11 +9,22 @@ import (
 
 	"github.com/tollgate-dev/tollgate/pkg/imageref"
 	"github.com/tollgate-dev/tollgate/pkg/podimages"
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
 
-// ReasonUnresolved is the reason code of a Pod refused because a selected
-// tag could not be pinned and pinning.onError is deny.
-const ReasonUnresolved = "pinning.unresolved"
+// Codes of pinning's reasons and warnings.
+const (
+	// ReasonUnresolved: a Pod refused because a selected tag could not be
+	// pinned and pinning.onError is deny.
+	ReasonUnresolved = "pinning.unresolved"
+	// WarnUnpinned: a Pod admitted with a selected tag as written
+	// (onError admit-unpinned-with-warning).
+	WarnUnpinned = "pinning.unpinned"
+	// WarnWillPin: workload feedback, the tags its Pods will have pinned.
+	WarnWillPin = "pinning.will-pin"
+	// WarnOffline: an offline run (eval, test) resolves nothing.
+	WarnOffline = "pinning.offline"
+)
 
 // Candidate is one image reference of a Pod that a rule selects for pinning.
 type Candidate struct {
@@ -43,7 +54,7 @@ type Outcome struct {
 	// Pinned lists the references rewritten, in Pod order.
 	Pinned []Pin
 	// Warnings are for the user (admitted unpinned, with the reason).
-	Warnings []string
+	Warnings []verdict.Warning
 	// Denials are reasons to refuse the Pod (onError: deny); Path is the image field.
 	Denials []Denial
 }
@@ -133,7 +144,8 @@ func (o *Outcome) fail(mode OnError, c Candidate, res Resolution) {
 			"image %s of %s could not be pinned to a digest (pinning.onError is deny): %s", c.Ref.Original, c.Image.Describe(), why)})
 		return
 	}
-	o.Warnings = append(o.Warnings, fmt.Sprintf("image %s of %s admitted unpinned: %s", c.Ref.Original, c.Image.Describe(), why))
+	o.Warnings = append(o.Warnings, verdict.Warning{Code: WarnUnpinned,
+		Message: fmt.Sprintf("image %s of %s admitted unpinned: %s", c.Ref.Original, c.Image.Describe(), why)})
 }
 
 // WouldPin describes, for workload feedback, what pinning will do to the
@@ -144,9 +156,20 @@ func (p *Policy) WouldPin(spec *corev1.PodSpec, nsLabels labels.Set) string {
 	if len(cands) == 0 {
 		return ""
 	}
+	return "image tags will be pinned to digests in the Pods this creates (the template is left as written): " + List(cands)
+}
+
+// Unresolved is the warning of an offline run (eval, test), which has no
+// registry: the candidates stay as written.
+func Unresolved(cands []Candidate) string {
+	return "image tags would be pinned to digests by the webhook, not offline (no registry is contacted): " + List(cands)
+}
+
+// List names the candidates: `reg/app:1.0 (container "app"), ...`.
+func List(cands []Candidate) string {
 	names := make([]string, len(cands))
 	for i, c := range cands {
 		names[i] = fmt.Sprintf("%s (%s)", c.Ref.Original, c.Image.Describe())
 	}
-	return "image tags will be pinned to digests in the Pods this creates (the template is left as written): " + strings.Join(names, ", ")
+	return strings.Join(names, ", ")
 }

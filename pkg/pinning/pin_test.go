@@ -89,7 +89,7 @@ func TestFailureDirection(t *testing.T) {
 	fail := map[string]Resolution{reg + "/tools:1.0": {Err: errors.New("registry throttled (429)"), Transient: true}}
 	for mode, check := range map[OnError]func(Outcome) bool{
 		AdmitUnpinned: func(o Outcome) bool {
-			return len(o.Denials) == 0 && len(o.Warnings) == 1 && strings.Contains(o.Warnings[0], "admitted unpinned: registry throttled (429)")
+			return len(o.Denials) == 0 && len(o.Warnings) == 1 && o.Warnings[0].Code == WarnUnpinned && strings.Contains(o.Warnings[0].Message, "admitted unpinned: registry throttled (429)")
 		},
 		Deny: func(o Outcome) bool {
 			return len(o.Warnings) == 0 && len(o.Denials) == 1 && strings.Contains(o.Denials[0].Message, "could not be pinned") && o.Denials[0].Path == "spec.initContainers[0].image"

@@ -86,7 +86,7 @@ func validate(p *pipeline.Pipeline, defaulted bool) func(*testing.T, *admissionv
 		if err != nil {
 			t.Fatal(err)
 		}
-		return v.Warnings
+		return v.WarningMessages()
 	}
 }
 

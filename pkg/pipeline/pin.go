@@ -84,7 +84,7 @@ func (p *Pipeline) pin(ctx context.Context, req Request, pod *corev1.Pod) (pinni
 	}
 	if st.Lookups == nil {
 		// Offline (eval, test): no registry; say what the webhook would do.
-		return pinning.Outcome{Warnings: []string{policy.WouldPin(&pod.Spec, nsLabels) + " (not resolved offline)"}}, nil
+		return pinning.Outcome{Warnings: []verdict.Warning{{Code: pinning.WarnOffline, Message: pinning.Unresolved(cands)}}}, nil
 	}
 	ctx, span := startSpan(ctx, "tollgate.pinning")
 	out := policy.Apply(pod, cands, st.Lookups.Resolve(ctx, req.Namespace, pod, cands))
@@ -109,7 +109,7 @@ func wouldPin(st *State, w, old *workload.Workload, nsLabels labels.Set) verdict
 		return v
 	}
 	if msg := st.Config.PinningPolicy().WouldPin(&w.Template.Spec, nsLabels); msg != "" {
-		v.Warn(w.Subject() + ": " + msg)
+		v.Warn(pinning.WarnWillPin, nil, w.Subject()+": "+msg)
 	}
 	return v
 }

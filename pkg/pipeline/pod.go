@@ -52,7 +52,7 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 	var parts []verdict.Verdict
 	huge := req.Uncomputable
 	if huge != "" {
-		parts = append(parts, verdict.Verdict{Warnings: []string{skipWarning(huge)}})
+		parts = append(parts, verdict.Verdict{Warnings: []verdict.Warning{skipWarning(huge)}})
 	}
 	if p.defaulted(req) && !terminating(old) {
 		_, span := startSpan(ctx, "tollgate.limits.validate")

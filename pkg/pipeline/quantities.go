@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
 
 // maxComputable bounds the quantities the resource checks compute with.
@@ -108,6 +110,6 @@ func tooLarge(q resource.Quantity) bool {
 }
 
 // skipWarning is the warning on a Pod whose resources are not checked.
-func skipWarning(at string) string {
-	return fmt.Sprintf("%s is too large for Tollgate to compute with (10^100 or more): its resource defaults and quota prediction were skipped and its limits checked as if it were 10^99; the in-tree LimitRanger and ResourceQuota still apply", at)
+func skipWarning(at string) verdict.Warning {
+	return verdict.Warning{Code: verdict.CodeUncomputable, Message: fmt.Sprintf("%s is too large for Tollgate to compute with (10^100 or more): its resource defaults and quota prediction were skipped and its limits checked as if it were 10^99; the in-tree LimitRanger and ResourceQuota still apply", at)}
 }

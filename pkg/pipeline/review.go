@@ -55,7 +55,10 @@ func (p *Pipeline) Review(ctx context.Context, ar *admissionv1.AdmissionRequest)
 		v = verdict.Merge(m.Verdict, v)
 	}
 	out.Allowed = v.Allowed()
-	out.Reasons = append(out.Reasons, v.Reasons...)
-	out.Warnings = append(out.Warnings, v.Warnings...)
+	for _, r := range v.Reasons {
+		r.Resources = nil // not in the API server's answer either
+		out.Reasons = append(out.Reasons, r)
+	}
+	out.Warnings = append(out.Warnings, v.WarningMessages()...)
 	return out, nil
 }

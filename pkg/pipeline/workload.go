@@ -11,6 +11,10 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/workload"
 )
 
+// CodeScaleUnchecked warns that a scale request was admitted without its
+// quota check, because its target workload could not be read.
+const CodeScaleUnchecked = "workload.scale-unchecked"
+
 // ValidateWorkload checks the Pods a workload (or a scale of one) will
 // create against limits, quota and policies. The error is a malfunction
 // (facts could not be read, policies failed to run).
@@ -28,7 +32,7 @@ func (p *Pipeline) ValidateWorkload(ctx context.Context, req Request) (verdict.V
 		target, err := p.targets.Workload(ctx, req.Resource, req.Namespace, req.Name)
 		if err != nil {
 			var v verdict.Verdict
-			v.Warn(fmt.Sprintf("%s %q: the new replica count was not checked against quota: %v", req.Resource.Resource, req.Name, err))
+			v.Warn(CodeScaleUnchecked, nil, fmt.Sprintf("%s %q: the new replica count was not checked against quota: %v", req.Resource.Resource, req.Name, err))
 			return v, nil
 		}
 		if target == nil || target.Template == nil {

@@ -53,17 +53,17 @@ deny contains {"msg": sprintf("x=%v", [object.get(input.parameters, "x", "none")
 			if !slices.Equal(codes, tc.wantCodes) {
 				t.Errorf("codes %q, want %q (reasons %+v)", codes, tc.wantCodes, got.Reasons)
 			}
-			if tc.mode != FailureOpen && !slices.Equal(got.Warnings, tc.wantWarning) {
-				t.Errorf("warnings %q, want %q", got.Warnings, tc.wantWarning)
+			if tc.mode != FailureOpen && !slices.Equal(got.WarningMessages(), tc.wantWarning) {
+				t.Errorf("warnings %q, want %q", got.WarningMessages(), tc.wantWarning)
 			}
-			if tc.mode == FailureOpen && len(got.Warnings) != 1 {
-				t.Errorf("failure mode open: want one warning, got %q", got.Warnings)
+			if tc.mode == FailureOpen && len(got.WarningMessages()) != 1 {
+				t.Errorf("failure mode open: want one warning, got %q", got.WarningMessages())
 			}
 			again, err := e.Evaluate(t.Context(), in, s)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(again.Warnings, got.Warnings) || len(again.Reasons) != len(got.Reasons) {
+			if !slices.Equal(again.WarningMessages(), got.WarningMessages()) || len(again.Reasons) != len(got.Reasons) {
 				t.Errorf("Evaluate %+v, EvaluateCompiled %+v", again, got)
 			}
 		})
@@ -85,7 +85,7 @@ warn contains sprintf("x=%v", [input.parameters.x])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"[param] x=loaded"}; !slices.Equal(got.Warnings, want) {
-		t.Errorf("warnings %q, want %q", got.Warnings, want)
+	if want := []string{"[param] x=loaded"}; !slices.Equal(got.WarningMessages(), want) {
+		t.Errorf("warnings %q, want %q", got.WarningMessages(), want)
 	}
 }

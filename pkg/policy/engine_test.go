@@ -104,7 +104,7 @@ func TestNewSkipsTestsAndHelpers(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"[second] w", "[second] w2"}
-	if diff := cmp.Diff(want, v.Warnings); diff != "" || len(v.Reasons) != 1 {
+	if diff := cmp.Diff(want, v.WarningMessages()); diff != "" || len(v.Reasons) != 1 {
 		t.Errorf("verdict %+v; warnings (-want +got):\n%s", v, diff)
 	}
 }

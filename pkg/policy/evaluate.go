@@ -18,8 +18,8 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
 
-// CodeError is the reason code of a policy that could not be evaluated
-// under failureMode closed.
+// CodeError is the code of a policy that could not be evaluated: the
+// reason under failureMode closed, the warning under open.
 const CodeError = "policy.error"
 
 // result is one element of a policy's deny or warn set.
@@ -190,23 +190,25 @@ func validCode(c string) bool {
 }
 
 // apply adds one policy's results to the verdict according to its action.
+// A result's code is "policy.<name>", plus ".<code>" when the policy gave
+// one, whether it denies or warns.
 func (e *Engine) apply(v *verdict.Verdict, name, action string, results []result, took time.Duration) {
 	obs := Observation{Policy: name, Duration: took, Outcome: OutcomeAllow}
 	for _, r := range results {
 		msg := "[" + name + "] " + r.msg
 		obs.Messages = append(obs.Messages, msg)
+		code := "policy." + name
+		if r.code != "" {
+			code += "." + r.code
+		}
 		switch {
 		case action == ActionDryRun:
 			obs.Outcome = OutcomeDryRun
 		case r.deny && action == ActionDeny:
-			code := "policy." + name
-			if r.code != "" {
-				code += "." + r.code
-			}
 			v.Deny(code, r.path, msg)
 			obs.Outcome = OutcomeDeny
 		default:
-			v.Warn(msg)
+			v.Warn(code, nil, msg)
 			if obs.Outcome == OutcomeAllow {
 				obs.Outcome = OutcomeWarn
 			}
@@ -218,7 +220,7 @@ func (e *Engine) apply(v *verdict.Verdict, name, action string, results []result
 // fail applies the failure mode to a policy that could not be evaluated.
 func (e *Engine) fail(v *verdict.Verdict, s *Compiled, name string, took time.Duration, err error) {
 	if s.failureMode == FailureOpen {
-		v.Warn(fmt.Sprintf("[%s] policy could not be evaluated and was skipped (failureMode open): %v", name, err))
+		v.Warn(CodeError, nil, fmt.Sprintf("[%s] policy could not be evaluated and was skipped (failureMode open): %v", name, err))
 	} else {
 		v.Deny(CodeError, "", fmt.Sprintf("[%s] policy could not be evaluated (failureMode closed): %v", name, err))
 	}

@@ -73,7 +73,8 @@ func TestEvaluateShipped(t *testing.T) {
 		"warn action turns the reason into a warning": {
 			in:       create(pod(container("app", "evil.io/x:1"))),
 			settings: Settings{Rules: map[string]Rule{"allowed-registries": withAction(registries("ghcr.io/acme/*"), "warn")}},
-			want:     verdict.Verdict{Warnings: []string{`[allowed-registries] container "app" image "evil.io/x:1" is not from an allowed registry (allowed: ghcr.io/acme/*)`}},
+			want: verdict.Verdict{Warnings: []verdict.Warning{{Code: "policy.allowed-registries",
+				Message: `[allowed-registries] container "app" image "evil.io/x:1" is not from an allowed registry (allowed: ghcr.io/acme/*)`}}},
 		},
 		"dryrun action shows nothing": {
 			in:       create(pod(container("app", "evil.io/x:1"))),
@@ -183,7 +184,8 @@ func TestEvaluateShipped(t *testing.T) {
 		"failure mode open on a bad pattern": {
 			in:       create(pod(container("app", "nginx:1"))),
 			settings: Settings{FailureMode: "open", Rules: map[string]Rule{"allowed-registries": registries("ghcr.io/acme-*")}},
-			want:     verdict.Verdict{Warnings: []string{`[allowed-registries] policy could not be evaluated and was skipped (failureMode open): ` + badPatternErr}},
+			want: verdict.Verdict{Warnings: []verdict.Warning{{Code: CodeError,
+				Message: `[allowed-registries] policy could not be evaluated and was skipped (failureMode open): ` + badPatternErr}}},
 		},
 	}
 	e := shipped(t)
@@ -222,6 +224,7 @@ func TestEvaluateResultForms(t *testing.T) {
 deny contains "plain string"
 deny contains {"msg": "with code", "code": "too-big", "path": "spec.containers[0]"}
 warn contains {"msg": "a warning"}
+warn contains {"msg": "a coded warning", "code": "soon"}
 `})
 	got, err := e.Evaluate(t.Context(), create(pod(container("app", "nginx:1"))), Settings{})
 	if err != nil {
@@ -232,7 +235,10 @@ warn contains {"msg": "a warning"}
 			{Code: "policy.forms", Message: "[forms] plain string"},
 			{Code: "policy.forms.too-big", Path: "spec.containers[0]", Message: "[forms] with code"},
 		},
-		Warnings: []string{"[forms] a warning"},
+		Warnings: []verdict.Warning{
+			{Code: "policy.forms.soon", Message: "[forms] a coded warning"},
+			{Code: "policy.forms", Message: "[forms] a warning"},
+		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Evaluate (-want +got):\n%s", diff)

@@ -40,7 +40,7 @@ warn contains json.marshal([im.kind, im.index, im.name, im.image, im.path, im.pu
 	}
 	var fromRego []string
 	for _, w := range v.Warnings {
-		fromRego = append(fromRego, strings.TrimPrefix(w, "[images-probe] "))
+		fromRego = append(fromRego, strings.TrimPrefix(w.Message, "[images-probe] "))
 	}
 	var fromGo []string
 	for _, im := range podimages.Of(&p.Spec) {

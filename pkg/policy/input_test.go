@@ -28,7 +28,7 @@ warn contains sprintf("name=%v", [input.object.metadata.name])
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := slices.Sorted(slices.Values(v.Warnings))
+	got := slices.Sorted(slices.Values(v.WarningMessages()))
 	want := []string{"[labels] a=3 b=2 count=10", "[labels] name=web"}
 	if !slices.Equal(got, want) {
 		t.Errorf("warnings %q, want %q", got, want)

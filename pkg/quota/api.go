@@ -70,19 +70,15 @@ func render(p prediction, mode Mode) verdict.Verdict {
 	var v verdict.Verdict
 	for _, pr := range p.problems {
 		if mode == ModeWarn {
-			v.Warn(pr.code + ": " + pr.message)
+			v.Warn(pr.code, pr.resources, pr.code+": "+pr.message)
 			continue
 		}
-		v.Deny(pr.code, pr.path, pr.message)
+		v.Reasons = append(v.Reasons, verdict.Reason{Code: pr.code, Path: pr.path, Message: pr.message, Resources: pr.resources})
 	}
 	if !v.Allowed() {
 		return v // the Pod is not admitted: "after this Pod" would be false
 	}
-	for _, w := range p.pending {
-		v.Warn(w)
-	}
-	for _, w := range p.nearLimit {
-		v.Warn(w)
-	}
+	v.Warnings = append(v.Warnings, p.pending...)
+	v.Warnings = append(v.Warnings, p.nearLimit...)
 	return v
 }

@@ -9,9 +9,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
 
-// Reason codes. Warnings carry the same codes as a "<code>: " prefix.
+// Reason and warning codes. A warning's message also starts with its code
+// and ": ", as users have always seen it.
 const (
 	CodeExceeded      = "quota.exceeded"
 	CodeMustSpecify   = "quota.must-specify"
@@ -29,6 +32,7 @@ const defaultWarnThreshold = 90
 // denies or warns.
 type problem struct {
 	code, path, message string
+	resources           []string // the quota resources it is about
 }
 
 // charge is what one quota is charged for the Pod, kept by the Ledger.
@@ -41,8 +45,8 @@ type charge struct {
 // prediction is the outcome the in-tree plugin is expected to reach.
 type prediction struct {
 	problems  []problem
-	nearLimit []string
-	pending   []string // quota.pending-charges warnings
+	nearLimit []verdict.Warning
+	pending   []verdict.Warning // quota.pending-charges warnings
 	charges   []charge
 }
 
@@ -107,10 +111,12 @@ func predict(in Input, pending pendingFunc, record bool) prediction {
 // not cover every constrained name yet.
 func blocked(q *corev1.ResourceQuota, decl declarations, constrained []corev1.ResourceName) (problem, bool) {
 	if missing := decl.missing(constrained); missing != nil {
-		return problem{CodeMustSpecify, "spec", mustSpecifyMessage(q.Name, missing)}, true
+		msg, names := mustSpecifyMessage(q.Name, missing)
+		return problem{CodeMustSpecify, "spec", msg, names}, true
 	}
 	if !hasAll(q.Status.Used, constrained) {
-		return problem{CodeStatusUnknown, "", fmt.Sprintf("status unknown for quota: %s, resources: %s", q.Name, joinNames(constrained))}, true
+		names := sortedNames(constrained)
+		return problem{CodeStatusUnknown, "", fmt.Sprintf("status unknown for quota: %s, resources: %s", q.Name, strings.Join(names, ",")), names}, true
 	}
 	return problem{}, false
 }
@@ -160,7 +166,8 @@ func chargeFor(dst []amount, constrained []corev1.ResourceName, newUsage, oldUsa
 func (p *prediction) headroom(q *corev1.ResourceQuota, namespace string, requested []amount, pending corev1.ResourceList, threshold int, record bool) {
 	for _, r := range requested {
 		if end := after(q, nil, r); end.Cmp(q.Status.Hard[r.name]) > 0 {
-			p.problems = append(p.problems, problem{CodeExceeded, "", exceededBy(q, namespace, requested)})
+			msg, names := exceededBy(q, namespace, requested)
+			p.problems = append(p.problems, problem{CodeExceeded, "", msg, names})
 			return
 		}
 	}
@@ -173,7 +180,8 @@ func (p *prediction) headroom(q *corev1.ResourceQuota, namespace string, request
 	}
 	for _, r := range requested {
 		if end := after(q, pending, r); end.Cmp(q.Status.Hard[r.name]) > 0 {
-			p.pending = append(p.pending, pendingBy(q, namespace, requested, pending))
+			msg, names := pendingBy(q, namespace, requested, pending)
+			p.pending = append(p.pending, verdict.Warning{Code: CodePendingCharges, Resources: names, Message: msg})
 			return // the pending warning already says the quota is full
 		}
 	}
@@ -192,8 +200,9 @@ func (p *prediction) warnNear(q *corev1.ResourceQuota, requested []amount, pendi
 			continue // clearly below the threshold; skip the exact arithmetic
 		}
 		if pct := percent(end, hard); pct >= int64(threshold) {
-			p.nearLimit = append(p.nearLimit, fmt.Sprintf("%s: quota %q: %s will be %s of %s (%d%%) after this Pod",
-				CodeNearLimit, q.Name, r.name, formatQuantity(r.name, end), formatQuantity(r.name, hard), pct))
+			p.nearLimit = append(p.nearLimit, verdict.Warning{Code: CodeNearLimit, Resources: []string{string(r.name)},
+				Message: fmt.Sprintf("%s: quota %q: %s will be %s of %s (%d%%) after this Pod",
+					CodeNearLimit, q.Name, r.name, formatQuantity(r.name, end), formatQuantity(r.name, hard), pct)})
 		}
 	}
 }
@@ -289,7 +298,8 @@ func namespaceOf(q *corev1.ResourceQuota, pod *corev1.Pod) string {
 
 // mustSpecifyMessage uses the in-tree wording word for word, so people can
 // search for it: failed quota: q: must specify limits.cpu for: a,b; ...
-func mustSpecifyMessage(quota string, missing map[corev1.ResourceName][]string) string {
+// It also returns the missing names, sorted.
+func mustSpecifyMessage(quota string, missing map[corev1.ResourceName][]string) (string, []string) {
 	names := make([]string, 0, len(missing))
 	for n := range missing {
 		names = append(names, string(n))
@@ -299,43 +309,45 @@ func mustSpecifyMessage(quota string, missing map[corev1.ResourceName][]string) 
 	for _, n := range names {
 		parts = append(parts, n+" for: "+strings.Join(missing[corev1.ResourceName(n)], ","))
 	}
-	return fmt.Sprintf("failed quota: %s: must specify %s", quota, strings.Join(parts, "; "))
+	return fmt.Sprintf("failed quota: %s: must specify %s", quota, strings.Join(parts, "; ")), names
 }
 
 // exceededBy names the quota, its namespace and, for every requested
 // resource that ends past hard (in name order), what was requested, used,
-// hard and still free.
-func exceededBy(q *corev1.ResourceQuota, namespace string, requested []amount) string {
-	var parts []string
+// hard and still free. It also returns those resources' names.
+func exceededBy(q *corev1.ResourceQuota, namespace string, requested []amount) (string, []string) {
+	var parts, names []string
 	for _, r := range requested {
 		n, hard := r.name, q.Status.Hard[r.name]
 		if end := after(q, nil, r); end.Cmp(hard) <= 0 {
 			continue
 		}
 		u := q.Status.Used[n]
+		names = append(names, string(n))
 		parts = append(parts, fmt.Sprintf("%s: requested %s, used %s of %s (%s free)",
 			n, formatQuantity(n, r.q), formatQuantity(n, u), formatQuantity(n, hard), formatQuantity(n, free(hard, u))))
 	}
-	return fmt.Sprintf("exceeded quota %q in namespace %q: %s", q.Name, namespace, strings.Join(parts, "; "))
+	return fmt.Sprintf("exceeded quota %q in namespace %q: %s", q.Name, namespace, strings.Join(parts, "; ")), names
 }
 
 // pendingBy is the quota.pending-charges warning: for every requested
 // resource that fits status.used but not status.used plus pending, the
-// numbers, then who decides.
-func pendingBy(q *corev1.ResourceQuota, namespace string, requested []amount, pending corev1.ResourceList) string {
-	var parts []string
+// numbers, then who decides. It also returns those resources' names.
+func pendingBy(q *corev1.ResourceQuota, namespace string, requested []amount, pending corev1.ResourceList) (string, []string) {
+	var parts, names []string
 	for _, r := range requested {
 		n, hard := r.name, q.Status.Hard[r.name]
 		if end := after(q, pending, r); end.Cmp(hard) <= 0 {
 			continue
 		}
 		u, pq := q.Status.Used[n], pending[n]
+		names = append(names, string(n))
 		parts = append(parts, fmt.Sprintf("%s: requested %s, used %s of %s in quota status (%s free), plus %s pending",
 			n, formatQuantity(n, r.q), formatQuantity(n, u), formatQuantity(n, hard), formatQuantity(n, free(hard, u)), formatQuantity(n, pq)))
 	}
 	return fmt.Sprintf("%s: quota %q in namespace %q: %s; the Pod fits status.used but not status.used plus the charges still pending "+
 		"from Pods admitted moments ago, so Tollgate admits it and the in-tree ResourceQuota decides",
-		CodePendingCharges, q.Name, namespace, strings.Join(parts, "; "))
+		CodePendingCharges, q.Name, namespace, strings.Join(parts, "; ")), names
 }
 
 // free is hard minus used, never below zero.
@@ -348,12 +360,12 @@ func free(hard, used resource.Quantity) resource.Quantity {
 	return f
 }
 
-// joinNames sorts and comma-joins resource names.
-func joinNames(names []corev1.ResourceName) string {
+// sortedNames is the resource names as sorted strings.
+func sortedNames(names []corev1.ResourceName) []string {
 	s := make([]string, 0, len(names))
 	for _, n := range names {
 		s = append(s, string(n))
 	}
 	sort.Strings(s)
-	return strings.Join(s, ",")
+	return s
 }

@@ -1,7 +1,6 @@
 package quota
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -21,7 +20,7 @@ func pendingWarning(parts string) string {
 
 func hasPendingWarning(v verdict.Verdict) bool {
 	for _, w := range v.Warnings {
-		if strings.HasPrefix(w, CodePendingCharges+": ") {
+		if w.Code == CodePendingCharges {
 			return true
 		}
 	}
@@ -52,16 +51,17 @@ func TestLedgerPendingOnlyWarns(t *testing.T) {
 		},
 		"fits status, not pending: admitted with a warning": {
 			earlier: both("2", "1Gi"), pod: both("2", "1Gi"), quotas: quotas(compute),
-			want: verdict.Verdict{Warnings: []string{pendingWarning(`requests.cpu: requested 2, used 1 of 4 in quota status (3 free), plus 2 pending`)}},
+			want: verdict.Verdict{Warnings: texts(pendingWarning(`requests.cpu: requested 2, used 1 of 4 in quota status (3 free), plus 2 pending`))},
 		},
 		"same warning in warn mode": {
 			earlier: both("2", "1Gi"), pod: both("2", "1Gi"), quotas: quotas(compute), mode: ModeWarn,
-			want: verdict.Verdict{Warnings: []string{pendingWarning(`requests.cpu: requested 2, used 1 of 4 in quota status (3 free), plus 2 pending`)}},
+			want: verdict.Verdict{Warnings: texts(pendingWarning(`requests.cpu: requested 2, used 1 of 4 in quota status (3 free), plus 2 pending`))},
 		},
 		"every resource past pending is listed": {
 			earlier: both("2", "2Gi"), pod: both("2", "2Gi"), quotas: quotas(compute),
-			want: verdict.Verdict{Warnings: []string{pendingWarning(`requests.cpu: requested 2, used 1 of 4 in quota status (3 free), plus 2 pending; ` +
-				`requests.memory: requested 2Gi, used 1Gi of 4Gi in quota status (3Gi free), plus 2Gi pending`)}},
+			want: verdict.Verdict{Warnings: []verdict.Warning{{Code: CodePendingCharges, Resources: []string{"requests.cpu", "requests.memory"},
+				Message: pendingWarning(`requests.cpu: requested 2, used 1 of 4 in quota status (3 free), plus 2 pending; ` +
+					`requests.memory: requested 2Gi, used 1Gi of 4Gi in quota status (3Gi free), plus 2Gi pending`)}}},
 		},
 		"over status.used alone: denied, pending not counted": {
 			earlier: both("1", "1Gi"), pod: both("3500m", "1Gi"), quotas: quotas(compute),
@@ -84,7 +84,7 @@ func TestLedgerPendingOnlyWarns(t *testing.T) {
 			}
 			in := Input{Operation: "CREATE", Pod: tc.pod, Quotas: tc.quotas, Options: Options{Mode: tc.mode}}
 			got := l.Check(withUIDs(in, "uid-second", "req-second"))
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			if diff := cmp.Diff(tc.want, got, messagesOnly); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})

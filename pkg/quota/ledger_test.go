@@ -45,17 +45,17 @@ func TestLedgerSequence(t *testing.T) {
 	steps := []step{
 		{name: "first fits", in: create(cpuPod("1"), stale)},
 		{name: "second fits with the first pending", in: create(cpuPod("1"), stale),
-			want: verdict.Verdict{Warnings: []string{`quota.near-limit: quota "compute": requests.cpu will be 3 of 4 (75%) after this Pod`}}},
+			want: verdict.Verdict{Warnings: texts(`quota.near-limit: quota "compute": requests.cpu will be 3 of 4 (75%) after this Pod`)}},
 		{name: "dry run is checked, not recorded", in: Input{Operation: "CREATE", DryRun: true, Pod: cpuPod("1"), Quotas: quotas(stale)},
-			want: verdict.Verdict{Warnings: []string{`quota.near-limit: quota "compute": requests.cpu will be 4 of 4 (100%) after this Pod`}}},
+			want: verdict.Verdict{Warnings: texts(`quota.near-limit: quota "compute": requests.cpu will be 4 of 4 (100%) after this Pod`)}},
 		{name: "third fits status but not pending: warned, admitted, charged", in: create(cpuPod("1500m"), stale),
-			want: verdict.Verdict{Warnings: []string{pendingWarning(`requests.cpu: requested 1.5, used 1 of 4 in quota status (3 free), plus 2 pending`)}}},
+			want: verdict.Verdict{Warnings: texts(pendingWarning(`requests.cpu: requested 1.5, used 1 of 4 in quota status (3 free), plus 2 pending`))}},
 		{name: "fourth sees the third's charge too", in: create(cpuPod("1"), stale),
-			want: verdict.Verdict{Warnings: []string{pendingWarning(`requests.cpu: requested 1, used 1 of 4 in quota status (3 free), plus 3.5 pending`)}}},
+			want: verdict.Verdict{Warnings: texts(pendingWarning(`requests.cpu: requested 1, used 1 of 4 in quota status (3 free), plus 3.5 pending`))}},
 		{name: "status caught up: pending dropped", in: create(cpuPod("1"), rq("compute", hard("requests.cpu", "4"), used("requests.cpu", "2"))),
-			want: verdict.Verdict{Warnings: []string{`quota.near-limit: quota "compute": requests.cpu will be 3 of 4 (75%) after this Pod`}}},
+			want: verdict.Verdict{Warnings: texts(`quota.near-limit: quota "compute": requests.cpu will be 3 of 4 (75%) after this Pod`)}},
 		{name: "expired after the TTL", advance: 31 * time.Second, in: create(cpuPod("2"), rq("compute", hard("requests.cpu", "4"), used("requests.cpu", "2"))),
-			want: verdict.Verdict{Warnings: []string{`quota.near-limit: quota "compute": requests.cpu will be 4 of 4 (100%) after this Pod`}}},
+			want: verdict.Verdict{Warnings: texts(`quota.near-limit: quota "compute": requests.cpu will be 4 of 4 (100%) after this Pod`)}},
 	}
 	for i := range steps {
 		steps[i].in.Options.WarnThreshold = 75
@@ -63,7 +63,7 @@ func TestLedgerSequence(t *testing.T) {
 	for _, s := range steps {
 		clock.step(s.advance)
 		got := l.Check(s.in)
-		if diff := cmp.Diff(s.want, got); diff != "" {
+		if diff := cmp.Diff(s.want, got, messagesOnly); diff != "" {
 			t.Fatalf("step %q (-want +got):\n%s", s.name, diff)
 		}
 	}

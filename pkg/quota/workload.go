@@ -42,6 +42,7 @@ type Shortfall struct {
 // (quota.must-specify, quota.status-unknown).
 type Blocker struct {
 	Code, Message string
+	Resources     []string // the quota resources it is about
 }
 
 // Copies is the answer to a CopiesInput.
@@ -79,7 +80,7 @@ func CheckCopies(in CopiesInput) Copies {
 			continue
 		}
 		if pr, ok := blocked(q, decl, constrained); ok {
-			out.Blockers = append(out.Blockers, Blocker{pr.code, pr.message})
+			out.Blockers = append(out.Blockers, Blocker{pr.code, pr.message, pr.resources})
 			out.Fit = 0
 			continue
 		}

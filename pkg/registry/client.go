@@ -102,6 +102,14 @@ func (c *Client) Selected(ref imageref.Ref) bool {
 	return ok
 }
 
+// UsesPullSecrets reports whether a lookup of ref would send the Pod's
+// pull secrets: a rule selects it and its credentials are pullSecrets. The
+// caller reads no secret otherwise.
+func (c *Client) UsesPullSecrets(ref imageref.Ref) bool {
+	i, ok := c.ruleFor(ref)
+	return ok && c.rules[i].Credentials == CredentialsPullSecrets
+}
+
 // ruleFor returns the index of the first rule matching ref.
 func (c *Client) ruleFor(ref imageref.Ref) (int, bool) {
 	for i := range c.rules {

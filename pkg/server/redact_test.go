@@ -19,8 +19,11 @@ func TestQuotaAmountsWithheldWithoutClientCertificate(t *testing.T) {
 			{Code: "quota.must-specify", Message: "failed quota: q: must specify limits.cpu for: app"},
 			{Code: "policy.allowed-registries", Message: "image evil.example.com/x is not from an allowed registry"},
 		},
-		Warnings: []string{`quota.near-limit: quota "q": requests.memory will be 7Gi of 8Gi (87%) after this Pod`, "disallowed-tags: latest",
-			`quota.pending-charges: quota "q" in namespace "team-b": pods: requested 1, used 3 of 5 in quota status (2 free), plus 4 pending; the Pod fits status.used`},
+		Warnings: []verdict.Warning{
+			{Code: "quota.near-limit", Message: `quota.near-limit: quota "q": requests.memory will be 7Gi of 8Gi (87%) after this Pod`},
+			{Code: "policy.disallowed-tags", Message: "disallowed-tags: latest"},
+			{Code: "quota.pending-charges", Message: `quota.pending-charges: quota "q" in namespace "team-b": pods: requested 1, used 3 of 5 in quota status (2 free), plus 4 pending; the Pod fits status.used`},
+		},
 	})
 	h := withheldQuota(admission.HandlerFunc(func(context.Context, admission.Request) admission.Response { return denied }))
 	resp := h.Handle(context.Background(), admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{Namespace: "team-b"}})

@@ -26,7 +26,7 @@ type Remote struct {
 }
 
 // Registries implements Registries. Pull secrets are read once per Pod,
-// when the first selected image needs them.
+// when the first image whose registries.access rule uses them needs them.
 func (r *Remote) Registries(_ context.Context, pod *corev1.Pod) RegistryFor {
 	pr := &podRegistry{remote: r, pod: pod}
 	return func(string) Registry { return pr }
@@ -86,9 +86,11 @@ func (p *podRegistry) call(ctx context.Context, repo, at string, op func(imagere
 	if err != nil {
 		return err
 	}
-	keys, err := p.keychain(ctx)
-	if err != nil {
-		return err
+	var keys registry.Keychain
+	if p.remote.Client.UsesPullSecrets(r) { // no secret is read for anonymous or unselected registries
+		if keys, err = p.keychain(ctx); err != nil {
+			return err
+		}
 	}
 	if err := op(r, keys); err != nil {
 		if registry.KindOf(err) == registry.KindNotFound {

@@ -15,7 +15,7 @@ import (
 
 // Recorder counts decisions; metrics implement it, tests may leave it nil.
 type Recorder interface {
-	Decision(webhook string, allowed bool, reasons []verdict.Reason, warnings []string)
+	Decision(webhook string, allowed bool, reasons []verdict.Reason, warnings []verdict.Warning)
 	Malfunction(webhook string)
 }
 
@@ -43,12 +43,12 @@ func respond(ctx context.Context, rec Recorder, hook, mode string, r result) adm
 		return Deny(v)
 	case len(r.patch) > 0:
 		log.V(1).Info("mutated", "operations", len(r.patch))
-		return admission.Patched("", r.patch...).WithWarnings(v.Warnings...)
+		return admission.Patched("", r.patch...).WithWarnings(v.WarningMessages()...)
 	}
-	return admission.Allowed("").WithWarnings(v.Warnings...)
+	return admission.Allowed("").WithWarnings(v.WarningMessages()...)
 }
 
-func record(rec Recorder, hook string, reasons []verdict.Reason, warnings []string) {
+func record(rec Recorder, hook string, reasons []verdict.Reason, warnings []verdict.Warning) {
 	if rec != nil {
 		rec.Decision(hook, len(reasons) == 0, reasons, warnings)
 	}
@@ -70,7 +70,7 @@ func Deny(v verdict.Verdict) admission.Response {
 			Message: v.Message(),
 			Details: &metav1.StatusDetails{Causes: causes},
 		},
-		Warnings: v.Warnings,
+		Warnings: v.WarningMessages(),
 	}}
 }
 

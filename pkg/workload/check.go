@@ -57,8 +57,10 @@ func Check(ctx context.Context, in Input) (verdict.Verdict, error) {
 	if huge != "" {
 		// Exact arithmetic on it would take minutes; the Pods' own
 		// admission (and the in-tree plugins) still judge them.
-		parts = append(parts, verdict.Verdict{Warnings: []string{fmt.Sprintf(
-			"%s: %s is too large for Tollgate to compute with (10^100 or more): limits and quota checks were skipped", w.Subject(), huge)}})
+		var v verdict.Verdict
+		v.Warn(verdict.CodeUncomputable, nil, fmt.Sprintf(
+			"%s: %s is too large for Tollgate to compute with (10^100 or more): limits and quota checks were skipped", w.Subject(), huge))
+		parts = append(parts, v)
 	}
 	applied := defaults.Result{}
 	if huge == "" {
@@ -92,22 +94,22 @@ func Check(ctx context.Context, in Input) (verdict.Verdict, error) {
 // relay restates a Pod verdict about the template's Pod for the workload:
 // under ModeDeny its reasons deny the workload, with field paths into the
 // template; under ModeWarn they become warnings (with their code in front
-// when withCode). Warnings stay warnings.
+// when withCode). Warnings stay warnings. Codes and resources are kept.
 func relay(v verdict.Verdict, mode Mode, w *Workload, withCode bool) verdict.Verdict {
 	var out verdict.Verdict
 	for _, r := range v.Reasons {
 		msg := fmt.Sprintf("%s: its Pods will be rejected: %s", w.Subject(), r.Message)
 		switch {
 		case mode == ModeDeny:
-			out.Deny(r.Code, templatePath(w, r.Path), msg)
+			out.Reasons = append(out.Reasons, verdict.Reason{Code: r.Code, Path: templatePath(w, r.Path), Message: msg, Resources: r.Resources})
 		case withCode:
-			out.Warn(r.Code + ": " + msg)
+			out.Warn(r.Code, r.Resources, r.Code+": "+msg)
 		default:
-			out.Warn(msg)
+			out.Warn(r.Code, r.Resources, msg)
 		}
 	}
 	for _, m := range v.Warnings {
-		out.Warn(fmt.Sprintf("%s: Pod template: %s", w.Subject(), m))
+		out.Warn(m.Code, m.Resources, fmt.Sprintf("%s: Pod template: %s", w.Subject(), m.Message))
 	}
 	return out
 }
@@ -124,9 +126,9 @@ func checkQuota(in Input, asks []ask, pod, oldPod *corev1.Pod) verdict.Verdict {
 		found := describe(in.Object, a, res)
 		for _, f := range found {
 			if in.Options.Quota == ModeDeny {
-				v.Deny(f.code, f.path, f.message)
+				v.Reasons = append(v.Reasons, verdict.Reason{Code: f.code, Path: f.path, Message: f.message, Resources: f.resources})
 			} else {
-				v.Warn(f.code + ": " + f.message)
+				v.Warn(f.code, f.resources, f.code+": "+f.message)
 			}
 		}
 		if len(found) > 0 {

@@ -28,26 +28,30 @@ func TestCheckModes(t *testing.T) {
 		w.Template.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}
 		return w
 	}
+	// Relayed as a warning or a reason, each keeps its code and resources.
+	tooBigWarning := verdict.Warning{Code: defaults.CodeMax, Resources: []string{"limits.cpu"}, Message: "limits.max: " + tooBig}
+	shortWarning := verdict.Warning{Code: quota.CodeExceeded, Resources: []string{"requests.cpu"}, Message: "quota.exceeded: " + short}
 	tests := map[string]struct {
 		options Options
 		want    verdict.Verdict
 	}{
 		"warn by default": {
 			options: DefaultOptions(),
-			want:    verdict.Verdict{Warnings: []string{"limits.max: " + tooBig, "quota.exceeded: " + short}},
+			want:    verdict.Verdict{Warnings: []verdict.Warning{tooBigWarning, shortWarning}},
 		},
 		"deny quota only": {
 			options: Options{Enabled: true, Quota: ModeDeny, Limits: ModeWarn},
 			want: verdict.Verdict{
-				Reasons:  []verdict.Reason{{Code: quota.CodeExceeded, Path: "spec.replicas", Message: short}},
-				Warnings: []string{"limits.max: " + tooBig},
+				Reasons:  []verdict.Reason{{Code: quota.CodeExceeded, Path: "spec.replicas", Message: short, Resources: []string{"requests.cpu"}}},
+				Warnings: []verdict.Warning{tooBigWarning},
 			},
 		},
 		"deny limits only": {
 			options: Options{Enabled: true, Quota: ModeWarn, Limits: ModeDeny},
 			want: verdict.Verdict{
-				Reasons:  []verdict.Reason{{Code: defaults.CodeMax, Path: "spec.template.spec.containers[0].resources.limits.cpu", Message: tooBig}},
-				Warnings: []string{"quota.exceeded: " + short},
+				Reasons: []verdict.Reason{{Code: defaults.CodeMax, Path: "spec.template.spec.containers[0].resources.limits.cpu",
+					Message: tooBig, Resources: []string{"limits.cpu"}}},
+				Warnings: []verdict.Warning{shortWarning},
 			},
 		},
 		"off": {
@@ -91,7 +95,7 @@ func TestCheckDefaultsStayOffTheTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{`quota.exceeded: deployment "web" needs requests.cpu 4 across 2 replicas (2 each); quota "q" allows 3 more: 1 replica fits, 1 will fail to start`}
-	if diff := cmp.Diff(want, got.Warnings); diff != "" {
+	if diff := cmp.Diff(want, got.WarningMessages()); diff != "" {
 		t.Errorf("the defaulted request must count (-want +got):\n%s", diff)
 	}
 	if len(w.Template.Spec.Containers[0].Resources.Requests) != 0 || len(w.Template.Annotations) != 0 {

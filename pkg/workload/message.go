@@ -11,6 +11,7 @@ import (
 // whether it denies or warns.
 type finding struct {
 	code, path, message string
+	resources           []string // the quota resources it is about
 }
 
 // describe words the answer to one quota question. Every message names the
@@ -20,7 +21,7 @@ type finding struct {
 func describe(w *Workload, a ask, res quota.Copies) []finding {
 	var out []finding
 	for _, b := range res.Blockers {
-		out = append(out, finding{b.Code, w.TemplatePath, fmt.Sprintf("%s: none of its Pods will start: %s", w.Subject(), b.Message)})
+		out = append(out, finding{b.Code, w.TemplatePath, fmt.Sprintf("%s: none of its Pods will start: %s", w.Subject(), b.Message), b.Resources})
 	}
 	for _, s := range res.Short {
 		need := quota.FormatQuantity(s.Resource, s.Need)
@@ -52,7 +53,7 @@ func describe(w *Workload, a ask, res quota.Copies) []finding {
 			msg = fmt.Sprintf("%s needs %s %s for its Pod on each node; quota %q allows %s more: its Pod will fail to start on every node",
 				w.Subject(), s.Resource, quota.FormatQuantity(s.Resource, s.Each), s.Quota, free)
 		}
-		out = append(out, finding{quota.CodeExceeded, path, msg})
+		out = append(out, finding{quota.CodeExceeded, path, msg, []string{string(s.Resource)}})
 	}
 	return out
 }

@@ -215,7 +215,7 @@ func TestDefaults(t *testing.T) {
 
 	// What each webhook is sent: resource/subresource -> operations.
 	wantRules := map[string]map[string][]string{
-		"mutate-pods.tollgate.dev": {"/v1/pods": {"CREATE"}, "/v1/pods/resize": {"UPDATE"}},
+		"mutate-pods.tollgate.dev": {"/v1/pods": {"CREATE"}, "/v1/pods/resize": {"UPDATE"}, "/v1/pods/ephemeralcontainers": {"UPDATE"}},
 		"validate-pods.tollgate.dev": {
 			"/v1/pods":                     {"CREATE", "UPDATE"},
 			"/v1/pods/ephemeralcontainers": {"UPDATE"},

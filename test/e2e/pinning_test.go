@@ -216,6 +216,30 @@ func TestPinning(t *testing.T) {
 		}
 	})
 
+	t.Run("ephemeral container", func(t *testing.T) {
+		c := env.api.Client.CoreV1().Pods("e2e-pin")
+		base := simplePod("debugged", pause)
+		base.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "regcred"}}
+		p, err := c.Create(ctx, base, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Delete(context.Background(), p.Name, metav1.DeleteOptions{}) })
+		// What `kubectl debug` sends: the Pod with one more ephemeral container.
+		p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, corev1.EphemeralContainer{
+			EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Image: app}})
+		got, err := c.UpdateEphemeralContainers(ctx, p.Name, p, metav1.UpdateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img := got.Spec.EphemeralContainers[0].Image; img != app+"@"+s.digest {
+			t.Errorf("ephemeral container image %q, want %q", img, app+"@"+s.digest)
+		}
+		if got.Spec.Containers[0].Image != pause {
+			t.Errorf("container image changed to %q", got.Spec.Containers[0].Image)
+		}
+	})
+
 	t.Run("unselected registry", func(t *testing.T) {
 		before := registryOps(ctx, t, s.tgs[admit])
 		s.reg.ResetRequests()
