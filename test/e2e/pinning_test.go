@@ -46,16 +46,9 @@ pinning:
 
 func startPinScene(ctx context.Context, t *testing.T) *pinScene {
 	t.Helper()
-	ca, err := harness.NewCA("e2e registry CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := harness.StartRegistry(ctx, t.TempDir(), ca)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Stop)
+	reg := startRegistry(ctx, t)
 	s := &pinScene{reg: reg, tgs: map[string]*harness.Tollgate{}}
+	var err error
 	if s.digest, err = reg.Push(ctx, "team/app", "1.0", "app one"); err != nil {
 		t.Fatal(err)
 	}

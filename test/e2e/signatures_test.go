@@ -46,15 +46,7 @@ policies:
 // configured direction (deny or warn), never "not signed".
 func TestSignatureVerification(t *testing.T) {
 	ctx := testCtx(t)
-	ca, err := harness.NewCA("e2e signature registry CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := harness.StartRegistry(ctx, t.TempDir(), ca)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Stop)
+	reg := startRegistry(ctx, t)
 	tools, err := reg.Tools(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -201,4 +193,20 @@ func noRegistryContact(ctx context.Context, t *testing.T, reg *harness.Registry,
 	if n, after := reg.Requests("", ""), registryOps(ctx, t, tg); n != 0 || after != before {
 		t.Errorf("a docker.io Pod caused %d requests at the local registry and %d registry operations; want none", n, after-before)
 	}
+}
+
+// startRegistry runs a Distribution registry with TLS from a new test CA
+// and basic auth, stopped when the test ends.
+func startRegistry(ctx context.Context, t *testing.T) *harness.Registry {
+	t.Helper()
+	ca, err := harness.NewCA("e2e registry CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := harness.StartRegistry(ctx, t.TempDir(), ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Stop)
+	return reg
 }
