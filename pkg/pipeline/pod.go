@@ -67,8 +67,13 @@ func (p *Pipeline) Validate(ctx context.Context, req Request, pod, old *corev1.P
 		}
 		parts = append(parts, lv)
 	}
+	var oldSpec *corev1.PodSpec
+	if old != nil {
+		oldSpec = &old.Spec
+	}
 	pv, err := p.evaluatePolicies(ctx, st, policy.Input{
 		Request: req.Request, Object: pod, OldObject: old, Namespace: ns,
+		Images: p.verifyImages(ctx, st, pod, oldSpec),
 	})
 	if err != nil {
 		return verdict.Verdict{}, err
