@@ -12,7 +12,7 @@
 # floor are the steadier figures (see docs/monitoring.md for what is exported).
 
 BENCH_OUT      ?= bin/bench
-BENCH_PKGS     ?= ./test/bench/ ./pkg/quota/ ./pkg/policy/
+BENCH_PKGS     ?= ./test/bench/ ./pkg/quota/ ./pkg/policy/ ./test/sigbench/
 BENCH_RUN      ?= .
 BENCH_TIME     ?= 2s
 BENCH_COUNT    ?= 1

@@ -88,5 +88,5 @@ demo-once: build controlplane helm
 	@$(HARNESS_ENV) DEMO_EXIT=1 $(DEMO_BIN)
 
 ## e2e: end-to-end tests against a real local control plane
-e2e: build controlplane helm certmanager registry-tool
+e2e: build controlplane helm certmanager registry-tool crane cosign
 	$(HARNESS_ENV) $(TOOLS_ENV) go test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) $(if $(E2E_RUN),-run '$(E2E_RUN)') $(E2E_FLAGS) ./test/e2e/...

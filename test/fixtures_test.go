@@ -77,7 +77,13 @@ func TestFixtures(t *testing.T) {
 			if err := apidefaults.Request(c.Review.Request); err != nil {
 				t.Fatal(err)
 			}
-			p := pipeline.New(c.Facts, &pipeline.State{Config: cfg, Policies: engine}, pipeline.Options{})
+			st := &pipeline.State{Config: cfg, Policies: engine}
+			if v, err := c.Verifier(cfg); err != nil {
+				t.Fatal(err)
+			} else if v != nil {
+				st.Verifier = v
+			}
+			p := pipeline.New(c.Facts, st, pipeline.Options{})
 			if isWorkload(c.Review.Request) {
 				runWorkloadCase(t, c, p, c.Targets)
 				return
@@ -444,6 +450,12 @@ func evalJSON(c *fixture.Case) (stdout, stderr *bytes.Buffer, code int) {
 	}
 	if c.Has(fixture.ConfigFile) {
 		args = append(args, "--config", c.Path(fixture.ConfigFile))
+	}
+	if reg, ca := c.RegistryArg(); reg != "" {
+		args = append(args, "--registry", reg)
+		if ca != "" {
+			args = append(args, "--registry-ca", ca)
+		}
 	}
 	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
 	code = cli.Run(context.Background(), args, cli.IO{In: bytes.NewReader(nil), Out: stdout, Err: stderr})

@@ -12,7 +12,7 @@ import (
 // decisionPackages are pure: typed in, value out. They import no client,
 // transport, files, flags or wall clock, so they run the same in the
 // webhook, in eval and in tests.
-var decisionPackages = []string{"verdict", "apidefaults", "defaults", "quota", "imageref", "podimages", "workload", "policy", "pinning"}
+var decisionPackages = []string{"verdict", "provenance", "apidefaults", "defaults", "quota", "imageref", "podimages", "workload", "policy", "pinning"}
 
 // quotaArithmetic is k8s.io/apiserver's quota helper package, used on
 // purpose by pkg/quota (it is the in-tree plugin's own arithmetic); it alone

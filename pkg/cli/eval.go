@@ -23,6 +23,7 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/defaults"
 	"github.com/tollgate-dev/tollgate/pkg/loader"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
+	"github.com/tollgate-dev/tollgate/pkg/sigverify"
 	"github.com/tollgate-dev/tollgate/pkg/verdict"
 	tgwebhook "github.com/tollgate-dev/tollgate/pkg/webhook"
 	"github.com/tollgate-dev/tollgate/pkg/workload"
@@ -36,6 +37,8 @@ type evalOptions struct {
 	policyDirs []string
 	noBuiltin  bool
 	output     string
+	registry   string
+	registryCA string
 }
 
 func evalCommand(stdio IO) *cobra.Command {
@@ -63,6 +66,8 @@ Exit code: 0 allowed, 1 denied, 2 bad input.`,
 	f.StringArrayVar(&o.policyDirs, "policies", nil, "extra directory of .rego policies, e.g. a working copy (repeatable)")
 	f.BoolVar(&o.noBuiltin, "no-builtin-policies", false, "do not load the policies shipped in the binary")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: json, yaml or text")
+	f.StringVar(&o.registry, "registry", "", "registry fixture for signature checks: an OCI image layout directory or a loopback registry URL answering for every image host")
+	f.StringVar(&o.registryCA, "registry-ca", "", "CA file for an https --registry URL")
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
 }
@@ -101,6 +106,13 @@ func runEval(cmd *cobra.Command, o evalOptions, stdio IO) error {
 	st, err := loader.Load(cmd.Context(), loader.Sources{ConfigFile: o.configFile, PolicyDirs: o.policyDirs, NoBuiltinPolicies: o.noBuiltin})
 	if err != nil {
 		return badInput(err)
+	}
+	if o.registry != "" {
+		reg, err := sigverify.ParseFixture(o.registry, o.registryCA).Open("")
+		if err != nil {
+			return badInput(err)
+		}
+		st.Verifier = sigverify.NewChecker(st.Config.VerificationConfig(), reg)
 	}
 	// The API server defaults every Pod before admission; a file has not been.
 	if err := apidefaults.Request(ar); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,6 +19,7 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/policy"
 	"github.com/tollgate-dev/tollgate/pkg/quota"
 	"github.com/tollgate-dev/tollgate/pkg/registry"
+	"github.com/tollgate-dev/tollgate/pkg/sigverify"
 	"github.com/tollgate-dev/tollgate/pkg/workload"
 )
 
@@ -39,8 +41,12 @@ type Config struct {
 	Registries registry.Settings `json:"registries,omitempty"`
 	// Pinning selects image tags to pin to digests (pkg/pinning).
 	Pinning pinning.Settings `json:"pinning,omitempty"`
+	// Verification configures signature and attestation checks.
+	Verification sigverify.Settings `json:"verification,omitempty"`
 
 	pinning *pinning.Policy
+	// verification is Verification compiled (keys and roots read).
+	verification *sigverify.Config
 }
 
 // Defaults holds the cluster-wide defaults profiles.
@@ -83,6 +89,7 @@ func Default() *Config {
 	if err := c.complete(); err != nil {
 		panic(fmt.Sprintf("default config is invalid: %v", err)) // a bug, not input
 	}
+	c.verification, _ = c.Verification.Compile("")
 	return c
 }
 
@@ -92,15 +99,19 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	c, err := Parse(data)
+	c, err := ParseIn(data, filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
 }
 
-// Parse decodes a config strictly (unknown fields are errors) and validates it.
-func Parse(data []byte) (*Config, error) {
+// Parse decodes a config strictly (unknown fields are errors) and validates
+// it; relative file names in it are taken from the working directory.
+func Parse(data []byte) (*Config, error) { return ParseIn(data, "") }
+
+// ParseIn is Parse with relative file names taken from dir.
+func ParseIn(data []byte, dir string) (*Config, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("empty config: want apiVersion " + APIVersion + ", kind " + Kind)
 	}
@@ -112,6 +123,10 @@ func Parse(data []byte) (*Config, error) {
 		return nil, fmt.Errorf("apiVersion %q, kind %q: want apiVersion %s, kind %s", c.APIVersion, c.Kind, APIVersion, Kind)
 	}
 	if err := c.complete(); err != nil {
+		return nil, err
+	}
+	var err error
+	if c.verification, err = c.Verification.Compile(dir); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -208,6 +223,9 @@ func (w *Workloads) complete() []error {
 	}
 	return errs
 }
+
+// VerificationConfig is the compiled verification block.
+func (c *Config) VerificationConfig() *sigverify.Config { return c.verification }
 
 // QuotaOptions is the quota block as the quota check takes it.
 func (c *Config) QuotaOptions() quota.Options {

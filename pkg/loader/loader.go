@@ -29,6 +29,9 @@ type Sources struct {
 	// loaded config (the server: pkg/imagepin); nil leaves them out, as
 	// offline. An error refuses the load like a bad file.
 	Lookups func(*config.Config) (pipeline.ImageLookups, error)
+	// Verifier, when set, builds the signature verifier for a loaded config
+	// (the server: registry client and pull secrets); nil leaves it out.
+	Verifier func(*config.Config) (pipeline.Verifier, error)
 }
 
 // Override puts content that is not on disk yet in place of one source:
@@ -88,6 +91,11 @@ func LoadWith(ctx context.Context, src Sources, o Override) (*pipeline.State, er
 	if src.Lookups != nil {
 		if st.Lookups, err = src.Lookups(cfg); err != nil {
 			return nil, fmt.Errorf("config %s: pinning: %w", name, err)
+		}
+	}
+	if src.Verifier != nil {
+		if st.Verifier, err = src.Verifier(cfg); err != nil {
+			return nil, fmt.Errorf("config %s: verification: %w", name, err)
 		}
 	}
 	return st, nil

@@ -44,6 +44,9 @@ type State struct {
 	// Lookups resolves image tags for pinning, built for Config's
 	// registries (pkg/imagepin); nil offline and when pinning is off.
 	Lookups ImageLookups
+	// Verifier checks image signatures for Config's verification block;
+	// nil means no registry access (offline without a registry fixture).
+	Verifier Verifier
 
 	once     sync.Once
 	settings *policy.Compiled

@@ -68,8 +68,13 @@ func (p *Pipeline) Validate(ctx context.Context, req Request) (verdict.Verdict, 
 		}
 		parts = append(parts, lv)
 	}
+	var oldSpec *corev1.PodSpec
+	if old != nil {
+		oldSpec = &old.Spec
+	}
 	pv, err := p.evaluatePolicies(ctx, st, policy.Input{
 		Request: req.Request, Object: pod, ObjectJSON: req.ObjectJSON, OldObject: old, Namespace: ns,
+		Images: p.verifyImages(ctx, st, pod, oldSpec),
 	})
 	if err != nil {
 		return verdict.Verdict{}, err

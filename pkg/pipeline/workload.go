@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/tollgate-dev/tollgate/pkg/provenance"
 	"github.com/tollgate-dev/tollgate/pkg/verdict"
 	"github.com/tollgate-dev/tollgate/pkg/workload"
 )
@@ -50,6 +53,7 @@ func (p *Pipeline) ValidateWorkload(ctx context.Context, req Request) (verdict.V
 		Limits: limits,
 		Quotas: quotas, Policies: st.Policies, PolicySettings: st.PolicySettings(), Options: opts,
 		Uncomputable: templateUncomputable(obj, old),
+		Images:       p.verifyTemplate(ctx, st, obj, old),
 	})
 	if err != nil || req.Workload.Kind == workload.KindScale {
 		return v, err
@@ -80,4 +84,19 @@ func scaled(target *workload.Workload, replicas int) *workload.Workload {
 	w := *target
 	w.Replicas = replicas
 	return &w
+}
+
+// verifyTemplate verifies the images of the workload's template that its
+// old template does not name, as for a Pod: the feedback then says whether
+// its Pods would pass the signature policies now. A tag is resolved again
+// when each Pod is admitted, since it may move in between.
+func (p *Pipeline) verifyTemplate(ctx context.Context, st *State, obj, old *workload.Workload) map[string]provenance.Image {
+	if obj == nil || obj.Template == nil {
+		return nil
+	}
+	var oldSpec *corev1.PodSpec
+	if old != nil && old.Template != nil {
+		oldSpec = &old.Template.Spec
+	}
+	return p.verifyImages(ctx, st, obj.Pod(), oldSpec)
 }

@@ -6,6 +6,8 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tollgate-dev/tollgate/pkg/provenance"
 )
 
 // Settings are the `policies:` block of the config.
@@ -72,6 +74,9 @@ type Input struct {
 	ObjectJSON []byte
 	OldObject  *corev1.Pod // UPDATE only
 	Namespace  *corev1.Namespace
+	// Images are the signature verification results of the Pod's images,
+	// keyed by the reference as written; nil when nothing was verified.
+	Images map[string]provenance.Image
 }
 
 // Outcomes reported to an Observer.

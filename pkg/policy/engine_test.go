@@ -165,7 +165,7 @@ func TestLaterSourceOverridesPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"allowed-registries", "disallowed-tags", "pull-policy-always", "require-digest"}
+	want := []string{"allowed-registries", "disallowed-tags", "pull-policy-always", "require-attestation", "require-digest", "require-signature"}
 	if diff := cmp.Diff(want, e.Policies()); diff != "" {
 		t.Errorf("Policies() (-want +got):\n%s", diff)
 	}
@@ -206,7 +206,7 @@ func TestValidate(t *testing.T) {
 		}}},
 		"unknown policy": {
 			s:       Settings{Rules: map[string]Rule{"allowed-registry": {}}},
-			wantErr: []string{`policies.settings.allowed-registry: unknown policy "allowed-registry" (loaded: allowed-registries, disallowed-tags, pull-policy-always, require-digest)`},
+			wantErr: []string{`policies.settings.allowed-registry: unknown policy "allowed-registry" (loaded: allowed-registries, disallowed-tags, pull-policy-always, require-attestation, require-digest, require-signature)`},
 		},
 		"bad failure mode and action": {
 			s:       Settings{FailureMode: "sometimes", Rules: map[string]Rule{"require-digest": {Action: "block"}}},

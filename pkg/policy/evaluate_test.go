@@ -17,7 +17,7 @@ import (
 
 func TestShippedPolicies(t *testing.T) {
 	e := shipped(t)
-	want := []string{"allowed-registries", "disallowed-tags", "pull-policy-always", "require-digest"}
+	want := []string{"allowed-registries", "disallowed-tags", "pull-policy-always", "require-attestation", "require-digest", "require-signature"}
 	if diff := cmp.Diff(want, e.Policies()); diff != "" {
 		t.Errorf("Policies() (-want +got):\n%s", diff)
 	}
@@ -28,7 +28,7 @@ func TestShippedPolicies(t *testing.T) {
 			t.Errorf("policy %s has no description", p.Name)
 		}
 	}
-	wantDefaults := map[string]string{"allowed-registries": "deny", "disallowed-tags": "deny", "pull-policy-always": "off", "require-digest": "off"}
+	wantDefaults := map[string]string{"allowed-registries": "deny", "disallowed-tags": "deny", "pull-policy-always": "off", "require-attestation": "deny", "require-digest": "off", "require-signature": "deny"}
 	if diff := cmp.Diff(wantDefaults, defaults); diff != "" {
 		t.Errorf("default actions (-want +got):\n%s", diff)
 	}
@@ -315,7 +315,7 @@ func TestObserver(t *testing.T) {
 			t.Errorf("%s: duration %v, want > 0", name, o.Duration)
 		}
 	}
-	want := map[string]string{"allowed-registries": OutcomeDryRun, "disallowed-tags": OutcomeAllow, "require-digest": OutcomeWarn, "pull-policy-always": OutcomeExempt}
+	want := map[string]string{"allowed-registries": OutcomeDryRun, "disallowed-tags": OutcomeAllow, "require-digest": OutcomeWarn, "pull-policy-always": OutcomeExempt, "require-attestation": OutcomeAllow, "require-signature": OutcomeAllow}
 	if diff := cmp.Diff(want, outcomes); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}

@@ -16,6 +16,8 @@ import (
 //	input.object     the Pod after defaults, in its JSON (API) form
 //	input.oldObject  the Pod before the change (UPDATE only), else absent
 //	input.namespace  the Namespace object, else absent
+//	input.images     signature verification results by image reference
+//	                 ({} when verification is not configured)
 //	input.parameters the policy's parameters ({} when none are configured)
 //
 // Objects are the typed values' JSON (API) form, Pods without
@@ -31,11 +33,13 @@ var (
 	keyOldObject  = ast.InternedTerm("oldObject")
 	keyNamespace  = ast.InternedTerm("namespace")
 	keyParameters = ast.InternedTerm("parameters")
+	keyImages     = ast.InternedTerm("images")
+	noImages      = ast.ObjectTerm()
 )
 
 // document is the per-request part of the input, converted once.
 type document struct {
-	request, object, oldObject, namespace *ast.Term
+	request, object, oldObject, namespace, images *ast.Term
 	// rules are the rule values the request's queries share (share.go);
 	// nil when they cannot.
 	rules topdown.VirtualCache
@@ -43,8 +47,13 @@ type document struct {
 
 // newDocument converts in to Rego values once per request.
 func newDocument(in Input) (*document, error) {
-	d := &document{request: requestTerm(in.Request)}
+	d := &document{request: requestTerm(in.Request), images: noImages}
 	var err error
+	if len(in.Images) > 0 {
+		if d.images, err = toTerm(in.Images); err != nil {
+			return nil, fmt.Errorf("convert images: %w", err)
+		}
+	}
 	if d.object, err = objectTerm(in); err != nil {
 		return nil, fmt.Errorf("convert object: %w", err)
 	}
@@ -130,7 +139,7 @@ func toTerm(v any) (*ast.Term, error) {
 
 // with returns the full input for one policy.
 func (d *document) with(params *ast.Term) ast.Value {
-	kvs := make([][2]*ast.Term, 0, 5)
+	kvs := make([][2]*ast.Term, 0, 6)
 	kvs = append(kvs, [2]*ast.Term{keyRequest, d.request}, [2]*ast.Term{keyObject, d.object})
 	if d.oldObject != nil {
 		kvs = append(kvs, [2]*ast.Term{keyOldObject, d.oldObject})
@@ -138,7 +147,7 @@ func (d *document) with(params *ast.Term) ast.Value {
 	if d.namespace != nil {
 		kvs = append(kvs, [2]*ast.Term{keyNamespace, d.namespace})
 	}
-	kvs = append(kvs, [2]*ast.Term{keyParameters, params})
+	kvs = append(kvs, [2]*ast.Term{keyImages, d.images}, [2]*ast.Term{keyParameters, params})
 	return ast.NewObject(kvs...)
 }
 

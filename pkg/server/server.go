@@ -34,6 +34,7 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
 	"github.com/tollgate-dev/tollgate/pkg/quota"
 	"github.com/tollgate-dev/tollgate/pkg/registry"
+	"github.com/tollgate-dev/tollgate/pkg/sigverify"
 	"github.com/tollgate-dev/tollgate/pkg/tracing"
 	tgwebhook "github.com/tollgate-dev/tollgate/pkg/webhook"
 )
@@ -110,6 +111,9 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	hookServer = mgr.GetWebhookServer()
 	// Pull secrets are read with GET from the API server, never cached.
 	src.Lookups = lookups(regMetrics, mgr.GetAPIReader())
+	if src.Verifier, err = verifiers(regMetrics, mgr.GetAPIReader()); err != nil {
+		return err
+	}
 	st, loaded := initialLoad(ctx, src, m)
 	for _, obj := range []client.Object{&corev1.Namespace{}, &corev1.LimitRange{}, &corev1.ResourceQuota{}} {
 		// Start informers now, so the first admission request does not wait for a sync.
@@ -190,6 +194,35 @@ func lookups(obs registry.Observer, secrets client.Reader) func(*config.Config) 
 		}
 		return l, nil
 	}
+}
+
+// verifiers builds the signature verifier of each loaded config over one
+// cache that outlives reloads (its keys include the trust configuration);
+// none when no trust is configured, so no registry is ever contacted.
+func verifiers(obs registry.Observer, secrets client.Reader) (func(*config.Config) (pipeline.Verifier, error), error) {
+	sm, err := metrics.NewSignatures(crmetrics.Registry)
+	if err != nil {
+		return nil, err
+	}
+	defaults, err := sigverify.Settings{}.Compile("")
+	if err != nil {
+		return nil, err
+	}
+	v := &sigverify.Verifier{Cache: sigverify.NewCache(defaults.Cache, sm)}
+	return func(cfg *config.Config) (pipeline.Verifier, error) {
+		vc := cfg.VerificationConfig()
+		if vc == nil || len(vc.Trusts) == 0 {
+			return nil, nil
+		}
+		// A client of its own with no tag cache: a tag is resolved on every
+		// admission, since it may have moved (the tag cache is pinning's).
+		c, err := registry.New(cfg.Registries, registry.Options{Observer: obs})
+		if err != nil {
+			return nil, fmt.Errorf("registry client: %w", err)
+		}
+		remote := &sigverify.Remote{Client: c, Secrets: secrets}
+		return &sigverify.Checker{Config: vc, Verifier: v, Registries: remote.Registries}, nil
+	}, nil
 }
 
 // registerHooks serves the three webhooks, each instrumented and, with a

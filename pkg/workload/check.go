@@ -8,6 +8,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/pkg/defaults"
 	"github.com/tollgate-dev/tollgate/pkg/policy"
+	"github.com/tollgate-dev/tollgate/pkg/provenance"
 	"github.com/tollgate-dev/tollgate/pkg/quota"
 	"github.com/tollgate-dev/tollgate/pkg/verdict"
 )
@@ -32,6 +33,9 @@ type Input struct {
 	// large to compute with (the caller's guard finds it); "" when none.
 	// Its limits and quota checks are then skipped, with a warning.
 	Uncomputable string
+	// Images are the verification results of the template's images (see
+	// policy.Input.Images); nil when nothing was verified.
+	Images map[string]provenance.Image
 }
 
 // Check runs the Pod decisions on the Pod the workload's controller would
@@ -78,7 +82,7 @@ func Check(ctx context.Context, in Input) (verdict.Verdict, error) {
 	if p.template && in.Options.Policies != ModeOff && in.Policies != nil {
 		req := in.Request
 		req.Operation, req.SubResource, req.Name = "CREATE", "", ""
-		pv, err := in.Policies.EvaluateCompiled(ctx, policy.Input{Request: req, Object: pod, Namespace: in.Namespace}, in.PolicySettings)
+		pv, err := in.Policies.EvaluateCompiled(ctx, policy.Input{Request: req, Object: pod, Namespace: in.Namespace, Images: in.Images}, in.PolicySettings)
 		if err != nil {
 			return verdict.Verdict{}, fmt.Errorf("evaluate policies on the pod template of %s: %w", w.Subject(), err)
 		}

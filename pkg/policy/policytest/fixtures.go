@@ -18,6 +18,7 @@ import (
 	"github.com/tollgate-dev/tollgate/pkg/fixture"
 	"github.com/tollgate-dev/tollgate/pkg/pipeline"
 	"github.com/tollgate-dev/tollgate/pkg/policy"
+	"github.com/tollgate-dev/tollgate/pkg/sigverify"
 )
 
 // findCases returns every case folder under dir (see pkg/fixture). A
@@ -51,10 +52,13 @@ func findCases(dir string) ([]string, error) {
 // runCase reviews the case through the pipeline and returns "" when the
 // outcome matches want.yaml, else a got/want report. err means the case is
 // broken (unreadable files, a config the policies reject, no want.yaml).
-func runCase(ctx context.Context, dir string, engine *policy.Engine, update bool) (string, error) {
+func runCase(ctx context.Context, dir string, engine *policy.Engine, update bool, registry *sigverify.Fixture) (string, error) {
 	c, err := fixture.Load(dir)
 	if err != nil {
 		return "", err
+	}
+	if c.Registry == nil {
+		c.Registry = registry
 	}
 	cfg := c.Config
 	if cfg == nil {
@@ -64,6 +68,11 @@ func runCase(ctx context.Context, dir string, engine *policy.Engine, update bool
 		return "", fmt.Errorf("%s: %w", fixture.ConfigFile, err)
 	}
 	st := &pipeline.State{Config: cfg, Policies: engine}
+	if v, err := c.Verifier(cfg); err != nil {
+		return "", err
+	} else if v != nil {
+		st.Verifier = v
+	}
 	got, err := review(ctx, c, st)
 	if err != nil {
 		return "", err
@@ -84,6 +93,23 @@ func runCase(ctx context.Context, dir string, engine *policy.Engine, update bool
 	gy, _ := yaml.Marshal(got)
 	wy, _ := yaml.Marshal(*c.Want)
 	return fmt.Sprintf("    got:\n%s    want:\n%s", indentBlock(gy), indentBlock(wy)), nil
+}
+
+// fallbackRegistry is --registry with absolute paths (a case resolves
+// relative ones from its own folder); nil when not given.
+func fallbackRegistry(opts Options) *sigverify.Fixture {
+	if opts.Registry == "" {
+		return nil
+	}
+	f := sigverify.ParseFixture(opts.Registry, opts.RegistryCA)
+	for _, p := range []*string{&f.Layout, &f.CAFile} {
+		if *p != "" {
+			if abs, err := filepath.Abs(*p); err == nil {
+				*p = abs
+			}
+		}
+	}
+	return &f
 }
 
 func indentBlock(b []byte) string {

@@ -44,6 +44,9 @@ type Options struct {
 	// Update rewrites each fixture's want.yaml with what it got, instead of
 	// comparing. Review the diff before committing.
 	Update bool
+	// Registry is the registry fixture for cases without a registry.yaml
+	// (sigverify.ParseFixture: a layout directory or a URL); RegistryCA its CA.
+	Registry, RegistryCA string
 }
 
 // counts tallies one directory's cases.
@@ -139,7 +142,7 @@ func runDir(ctx context.Context, dir string, opts Options) (counts, error) {
 	for _, cs := range cases {
 		name := filepath.ToSlash(cs)
 		start := time.Now()
-		report, err := runCase(ctx, cs, engine, opts.Update)
+		report, err := runCase(ctx, cs, engine, opts.Update, fallbackRegistry(opts))
 		took := time.Since(start)
 		switch {
 		case err != nil:

@@ -148,3 +148,28 @@ func TestRunBuiltin(t *testing.T) {
 		t.Errorf("Run(Builtin): failed=%v err=%v\n%s", failed, err, out.String())
 	}
 }
+
+// TestRunRegistryFlag: a case without registry.yaml takes the registry
+// fixture given to Run (tollgate test --registry); without it, the signed
+// image cannot be verified and the case fails.
+func TestRunRegistryFlag(t *testing.T) {
+	fixtures, err := filepath.Abs(filepath.Join("..", "..", "..", "test", "fixtures", "signatures"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"signed/request.yaml": strings.Replace(request, `"busybox:1"`, `"oci11.registry.test/app:bundle"`, 1),
+		"signed/config.yaml": "apiVersion: tollgate.dev/v1alpha1\nkind: Config\nverification:\n  trust:\n  - {name: release, registries: [oci11.registry.test], publicKeyFile: " +
+			filepath.Join(fixtures, "registry", "release.pub") + "}\npolicies:\n  settings:\n    require-signature:\n      parameters: {rules: [{registries: [oci11.registry.test], trust: [release]}]}\n",
+		"signed/want.yaml": "allowed: true\n",
+	})
+	var out bytes.Buffer
+	if failed, err := Run(t.Context(), []string{dir}, Options{Out: &out, Registry: filepath.Join(fixtures, "registry")}); err != nil || failed {
+		t.Errorf("with --registry: failed %v, err %v:\n%s", failed, err, out.String())
+	}
+	out.Reset()
+	if failed, _ := Run(t.Context(), []string{dir}, Options{Out: &out}); !failed || !strings.Contains(out.String(), "no registry access") {
+		t.Errorf("without a registry: failed %v, want the case to fail as unverified:\n%s", failed, out.String())
+	}
+}
