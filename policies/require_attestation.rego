@@ -12,6 +12,7 @@ metadata := {
 		"by one of the rule's trusts. With no rules every image is allowed.",
 	]),
 	"defaultAction": "deny",
+	"needsParameters": true,
 	"parameters": {
 		"type": "object",
 		"additionalProperties": false,

@@ -14,6 +14,7 @@ metadata := {
 		"With no rules every image is allowed.",
 	]),
 	"defaultAction": "deny",
+	"needsParameters": true,
 	"parameters": {
 		"type": "object",
 		"additionalProperties": false,

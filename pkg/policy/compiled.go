@@ -36,15 +36,18 @@ type compiledRule struct {
 func (e *Engine) Compile(s Settings) *Compiled {
 	c := &Compiled{failureMode: s.FailureMode, rules: make(map[string]compiledRule, len(e.policies))}
 	for _, p := range e.policies {
-		c.rules[p.info.Name] = e.compileRule(s.Rules[p.info.Name], p.info.DefaultAction)
+		c.rules[p.info.Name] = e.compileRule(s.Rules[p.info.Name], p.info)
 	}
 	return c
 }
 
-func (e *Engine) compileRule(r Rule, defaultAction string) compiledRule {
+func (e *Engine) compileRule(r Rule, info PolicyInfo) compiledRule {
 	out := compiledRule{action: r.Action, params: ast.NewTerm(ast.NewObject())}
-	if out.action == "" {
-		out.action = defaultAction
+	switch {
+	case out.action == "" && info.NeedsParameters && len(r.Parameters) == 0:
+		out.action = ActionOff // nothing to check: not even a query
+	case out.action == "":
+		out.action = info.DefaultAction
 	}
 	if !validAction(out.action) {
 		out.err = fmt.Errorf("unknown action %q", out.action)

@@ -51,6 +51,9 @@ type PolicyInfo struct {
 	Description string `json:"description,omitempty"`
 	// DefaultAction applies when the config sets no action.
 	DefaultAction string `json:"defaultAction"`
+	// NeedsParameters: the policy checks nothing without parameters, so
+	// with none configured (and no action set) it is not evaluated at all.
+	NeedsParameters bool `json:"needsParameters,omitempty"`
 	// Files are the source files of the policy package.
 	Files []string `json:"files"`
 }
@@ -184,6 +187,7 @@ func (e *Engine) prepare(ctx context.Context, compiler *ast.Compiler, p *compile
 //	metadata := {
 //		"description": "...",          # optional
 //		"defaultAction": "deny",       # deny (default), warn, dryrun or off
+//		"needsParameters": true,       # optional; with none configured and no action set, the policy is off
 //		"parameters": {JSON schema},   # optional; Validate checks parameters against it
 //	}
 func (e *Engine) readMetadata(ctx context.Context, opts []func(*rego.Rego), p *compiledPolicy, where string) error {
@@ -212,6 +216,12 @@ func (e *Engine) readMetadata(ctx context.Context, opts []func(*rego.Rego), p *c
 				return fmt.Errorf("%s: metadata.defaultAction %v is not one of deny, warn, dryrun, off", where, v)
 			}
 			p.info.DefaultAction = s
+		case "needsParameters":
+			b, ok := v.(bool)
+			if !ok {
+				return fmt.Errorf("%s: metadata.needsParameters must be a boolean", where)
+			}
+			p.info.NeedsParameters = b
 		case "parameters":
 			val, err := ast.InterfaceToValue(v)
 			if err != nil {
@@ -222,7 +232,7 @@ func (e *Engine) readMetadata(ctx context.Context, opts []func(*rego.Rego), p *c
 				return fmt.Errorf("%s: metadata.parameters is not a valid JSON schema: %w", where, err)
 			}
 		default:
-			return fmt.Errorf("%s: metadata.%s is not a known key (description, defaultAction, parameters)", where, k)
+			return fmt.Errorf("%s: metadata.%s is not a known key (description, defaultAction, needsParameters, parameters)", where, k)
 		}
 	}
 	return nil
