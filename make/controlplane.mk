@@ -77,15 +77,15 @@ $(HELM):
 # directly and its exit status is make's.
 DEMO_BIN := bin/tollgate-demo
 
-## demo: run Tollgate against a local control plane with examples/; Ctrl-C cleans up
-demo: build controlplane helm
+## demo: run Tollgate against a local control plane and registry with examples/; Ctrl-C cleans up
+demo: build controlplane helm registry-tool crane cosign
 	@go build -o $(DEMO_BIN) ./test/demo
-	@$(HARNESS_ENV) $(DEMO_BIN)
+	@$(HARNESS_ENV) $(TOOLS_ENV) $(DEMO_BIN)
 
 ## demo-once: the demo without waiting for Ctrl-C (used by CI and tests)
-demo-once: build controlplane helm
+demo-once: build controlplane helm registry-tool crane cosign
 	@go build -o $(DEMO_BIN) ./test/demo
-	@$(HARNESS_ENV) DEMO_EXIT=1 $(DEMO_BIN)
+	@$(HARNESS_ENV) $(TOOLS_ENV) DEMO_EXIT=1 $(DEMO_BIN)
 
 ## e2e: end-to-end tests against a real local control plane
 e2e: build controlplane helm certmanager registry-tool crane cosign
