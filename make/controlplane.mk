@@ -4,7 +4,7 @@
 # worktree on the machine shares one cold build (measured: ~10 min on 2 idle
 # cores per the design note; 46 min on 2 cores shared with four other builds;
 # 35 s into an empty cache dir when Go's build cache is warm). Warm runs:
-# `make e2e` ~1 min, `make demo-once` ~20-30 s.
+# `make e2e` ~1 min, `make demo-once` ~40 s (with the registry scene).
 
 CACHE_DIR ?= $(or $(TOLLGATE_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tollgate)
 
