@@ -1,8 +1,10 @@
 // Command demo runs Tollgate against a real local control plane: it starts
 // etcd, kube-apiserver (in-tree LimitRanger off) and kube-controller-manager
 // on loopback, registers the webhooks rendered from the Helm chart in URL
-// mode, starts `tollgate serve`, applies examples/ and says in plain words
-// what happened to each Pod. It then keeps everything running until Ctrl-C,
+// mode, starts a CNCF Distribution registry on loopback with one image
+// signed by cosign and one not, starts `tollgate serve`, applies examples/
+// and says in plain words what happened to each Pod, then shows tags pinned
+// to digests and unsigned images refused. It then keeps everything running until Ctrl-C,
 // or exits at once with --once (or DEMO_EXIT=1).
 //
 //	make demo            # or: go run ./test/demo [--once]
@@ -22,7 +24,7 @@ import (
 )
 
 func main() {
-	once := flag.Bool("once", os.Getenv("DEMO_EXIT") != "", "apply the examples, report, clean up and exit (also DEMO_EXIT=1)")
+	once := flag.Bool("once", os.Getenv("DEMO_EXIT") != "", "apply the examples and the registry scene, report, clean up and exit (also DEMO_EXIT=1)")
 	examples := flag.String("examples", filepath.Join(harness.RepoRoot(), "examples"), "examples directory")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -54,6 +56,11 @@ func run(examples string, once bool) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	wrong, err := d.runRegistryScene(ctx)
+	if err != nil {
+		return 1, err
+	}
+	mismatches += wrong
 	d.printTryIt()
 	if once {
 		if mismatches > 0 {

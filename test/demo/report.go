@@ -55,8 +55,25 @@ func (d *demo) applyPod(ctx context.Context, file string) (bool, error) {
 	}
 	fmt.Printf("\n==> kubectl apply -f %s   (pod %s/%s)\n", rel(file), pod.Namespace, pod.Name)
 	fmt.Printf("    expected: %s\n", expect)
+	got, stored, err := d.tryPod(ctx, string(raw), pod.Namespace, pod.Name)
+	if err != nil {
+		return false, err
+	}
+	if stored != nil {
+		printResources(stored)
+	}
+	ok := matches(expect, got)
+	if !ok {
+		fmt.Println("    !! this is NOT what the example's comment says should happen")
+	}
+	return ok, nil
+}
 
-	r := d.kubectl(ctx, "", "apply", "-f", file)
+// tryPod applies a Pod manifest as a user would, prints the verdict, the
+// reason of a denial and every warning, and reads the stored Pod back when
+// it was allowed.
+func (d *demo) tryPod(ctx context.Context, manifest, ns, name string) (outcome, *corev1.Pod, error) {
+	r := d.kubectl(ctx, manifest, "apply", "-f", "-")
 	got := outcome{allowed: r.Err == nil}
 	for _, line := range strings.Split(r.Stderr, "\n") {
 		if w, ok := strings.CutPrefix(line, "Warning: "); ok {
@@ -68,29 +85,23 @@ func (d *demo) applyPod(ctx context.Context, file string) (bool, error) {
 	if !got.allowed && got.denial == "" {
 		got.denial = strings.TrimSpace(r.Stderr)
 	}
-
-	switch {
-	case got.allowed:
+	if got.allowed {
 		fmt.Println("    result:   ALLOWED (the Pod was stored)")
-	default:
+	} else {
 		fmt.Println("    result:   DENIED")
 		fmt.Printf("    reason:   %s\n", got.denial)
 	}
 	for _, w := range got.warnings {
 		fmt.Printf("    warning:  %s\n", w)
 	}
-	if got.allowed {
-		stored, err := d.pod(ctx, pod.Namespace, pod.Name)
-		if err != nil {
-			return false, fmt.Errorf("read back %s/%s: %w", pod.Namespace, pod.Name, err)
-		}
-		printResources(stored)
+	if !got.allowed {
+		return got, nil, nil
 	}
-	ok := matches(expect, got)
-	if !ok {
-		fmt.Println("    !! this is NOT what the example's comment says should happen")
+	stored, err := d.pod(ctx, ns, name)
+	if err != nil {
+		return got, nil, fmt.Errorf("read back %s/%s: %w", ns, name, err)
 	}
-	return ok, nil
+	return got, stored, nil
 }
 
 // printResources shows the stored resources and what Tollgate says it set.

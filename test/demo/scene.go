@@ -20,6 +20,8 @@ type demo struct {
 	examples string
 	cp       *harness.ControlPlane
 	tg       *harness.Tollgate
+	registry *registryScene
+	config   string // the config file tollgate serves
 }
 
 func step(format string, args ...any) { fmt.Printf("==> "+format+"\n", args...) }
@@ -45,11 +47,17 @@ func startScene(ctx context.Context, examples string) (*demo, error) {
 	if r := d.kubectl(ctx, "", "create", "namespace", "tollgate-system"); r.Err != nil {
 		return d, r.Err
 	}
-	step("making a local CA and serving certificate (certs/gen), starting tollgate serve --config %s", rel(filepath.Join(examples, "config.yaml")))
+	if err := d.startRegistry(ctx); err != nil {
+		return d, err
+	}
+	if d.config, err = d.writeConfig(); err != nil {
+		return d, err
+	}
+	step("making a local CA and serving certificate (certs/gen), starting tollgate serve --config %s", d.config)
 	d.tg, err = harness.StartTollgate(ctx, harness.TollgateOptions{
 		Dir:        cp.Dir,
 		Kubeconfig: cp.APIServer.Kubeconfig,
-		ConfigFile: filepath.Join(examples, "config.yaml"),
+		ConfigFile: d.config,
 		// Mutual TLS: the API server presents the client certificate of its admission config.
 		ClientCAFile: cp.WebhookClient.CAFile,
 	})
@@ -69,6 +77,9 @@ func startScene(ctx context.Context, examples string) (*demo, error) {
 			return d, r.Err
 		}
 		fmt.Print(indent(r.Output(), "    "))
+	}
+	if err := d.setUpRegistryNamespace(ctx); err != nil {
+		return d, err
 	}
 	// The scene is only set once Tollgate's informers have caught up.
 	if err := d.waitDefaults(ctx); err != nil {
@@ -101,11 +112,12 @@ Try it yourself:
   kubectl run t --image=quay.io/x/y:1 -n team-small          # denied by allowed-registries
   kubectl run t --image=nginx -n team-small --dry-run=server # allowed, with a warning about "latest"
   kubectl describe quota -n team-quota
-  $EDITOR %s                    # Tollgate reloads its config while serving
+  kubectl get pod -n %s signed -o jsonpath='{.spec.containers[0].image}{"\n"}'   # pinned to its digest
+  $EDITOR %s   # Tollgate reloads its config while serving
 
 Processes (stopped on exit): %s
 Logs: %s
-`, kc, harness.ControlPlaneBin(), harness.ControlPlaneVersion, rel(filepath.Join(d.examples, "config.yaml")), d.pids(), d.cp.Dir)
+`, kc, harness.ControlPlaneBin(), harness.ControlPlaneVersion, registryNS, d.config, d.pids(), d.cp.Dir)
 }
 
 // pids lists name=pid of every process the demo started; the demo test uses
@@ -122,6 +134,9 @@ func (d *demo) pids() string {
 func (d *demo) stop() {
 	if d.tg != nil {
 		d.tg.Stop()
+	}
+	if d.registry != nil {
+		d.registry.reg.Stop()
 	}
 	if d.cp != nil {
 		d.cp.Stop()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -21,7 +20,7 @@ import (
 func (d *demo) waitDefaults(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	cfg, err := config.Load(filepath.Join(d.examples, "config.yaml"))
+	cfg, err := config.Load(d.config)
 	if err != nil {
 		return err
 	}

@@ -17,8 +17,10 @@ import (
 )
 
 // `go run ./test/demo --once` (what `make demo-once` runs) applies every
-// example, finds each doing what its comment says, exits 0 and leaves no
-// process and no bound port behind.
+// example, finds each doing what its comment says, shows the registry
+// scene (a tag pinned to its digest, an unsigned image refused, a tag moved
+// to unsigned content refused naming the new digest), exits 0 and leaves
+// no process and no bound port behind.
 func TestDemoOnce(t *testing.T) {
 	ctx := testCtx(t)
 	bin := filepath.Join(t.TempDir(), "demo")
@@ -45,13 +47,15 @@ func TestDemoOnce(t *testing.T) {
 		}
 	}
 
+	checkRegistryScene(t, text)
+
 	m := regexp.MustCompile(`Processes \(stopped on exit\): (.*)`).FindStringSubmatch(text)
 	if m == nil {
 		t.Fatal("demo did not list its processes")
 	}
 	pids := strings.Fields(m[1])
-	if len(pids) < 4 {
-		t.Errorf("demo listed %d processes (%s); want etcd, kube-apiserver, controller-manager and tollgate", len(pids), m[1])
+	if len(pids) < 5 || !strings.Contains(m[1], "registry=") {
+		t.Errorf("demo listed %d processes (%s); want etcd, kube-apiserver, controller-manager, registry and tollgate", len(pids), m[1])
 	}
 	for _, np := range pids {
 		_, pidStr, _ := strings.Cut(np, "=")
@@ -73,5 +77,41 @@ func TestDemoOnce(t *testing.T) {
 		if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
 			t.Errorf("demo left its directory %s behind", m[1])
 		}
+	}
+}
+
+// checkRegistryScene finds in the demo's output the lines a user reads in
+// the registry scene: the signed Pod stored with its tag pinned to the
+// digest crane pushed (and Tollgate's annotation saying so), the unsigned
+// image refused, and after the tag moved, a Pod by that tag refused naming
+// the new digest.
+func checkRegistryScene(t *testing.T, text string) {
+	t.Helper()
+	pushed := regexp.MustCompile(`crane append -t (127\.0\.0\.1:\d+/demo/app):1\.0 +-> (sha256:[0-9a-f]{64})\n`).FindStringSubmatch(text)
+	moved := regexp.MustCompile(`crane append -t \S+:1\.0 +-> (sha256:[0-9a-f]{64}) \(the tag moved`).FindStringSubmatch(text)
+	if pushed == nil || moved == nil {
+		t.Fatal("demo output lacks the crane pushes of demo/app:1.0 and its move")
+	}
+	repo, signed := pushed[1], pushed[2]
+	for _, want := range []string{
+		"cosign sign --key cosign.key " + repo + "@" + signed,
+		"(pod registry-demo/signed, image " + repo + ":1.0, imagePullSecrets regcred)\n" +
+			"    expected: Allowed: signed by the demo key; the tag is pinned to its digest\n" +
+			"    result:   ALLOWED (the Pod was stored)\n" +
+			"    stored image: " + repo + ":1.0@" + signed + "\n" +
+			"    tollgate.dev/defaulted: image " + repo + ":1.0 pinned to " + signed + " for container app\n",
+		"(pod registry-demo/unsigned, image " + repo + ":1.1, imagePullSecrets regcred)",
+		"is not signed by any of demo-release: no signature found",
+		"(pod registry-demo/moved, image " + repo + ":1.0, imagePullSecrets regcred)\n" +
+			"    expected: Denied: the tag now names unsigned content, and the reason names its new digest\n" +
+			"    result:   DENIED\n" +
+			`    reason:   [require-signature] container "app" image "` + repo + ":1.0@" + moved[1] + `" (` + moved[1] + ") is not signed by any of demo-release",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "this is NOT what should happen") {
+		t.Error("a Pod of the registry scene did not do what the demo says")
 	}
 }
