@@ -4,9 +4,8 @@
 # ../shared/peer-bench to a scratch directory, put this file in its targets/
 # and run TARGETS="echo opa tgbefore tollgate" from the project root.
 tgbefore_enforces=1
-tgbefore_enforces=1
 tgbefore_needs_controlplane=1
-TGBEFORE_SRC=${TGBEFORE_SRC:-/work/wt/before}
+TGBEFORE_SRC=${TGBEFORE_SRC:?set TGBEFORE_SRC to the other checkout}
 
 tgbefore_build() {
 	(cd "$TGBEFORE_SRC" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/tollgate-before" ./cmd/tollgate)
