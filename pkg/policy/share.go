@@ -31,19 +31,16 @@ import (
 // of a request.
 var sharedInput = map[string]bool{"object": true, "oldObject": true, "request": true, "namespace": true, "images": true}
 
-var dataTollgate = ast.MustParseRef("data.tollgate")
-
 // shareable reports whether the queries of one request may share rule
 // values, or why not.
 func shareable(modules map[string]*ast.Module) error {
 	for _, file := range sortedKeys(modules) {
 		mod := modules[file]
 		pkg := mod.Package.Path.String() // data.tollgate.x
-		helper := pkg == "data.tollgate.lib" || strings.HasPrefix(pkg, "data.tollgate.lib.")
 		var bad error
 		ast.WalkRefs(mod, func(r ast.Ref) bool {
 			if bad == nil {
-				bad = checkRef(r, pkg, helper)
+				bad = checkRef(r, pkg)
 			}
 			return bad != nil
 		})
@@ -54,20 +51,41 @@ func shareable(modules map[string]*ast.Module) error {
 	return nil
 }
 
+// owner is the policy package a package belongs to (data.tollgate.x for
+// data.tollgate.x and anything below it), or "" for a helper package any
+// policy may read: tollgate.lib and everything outside data.tollgate.
+func owner(pkg string) string {
+	rest, ok := strings.CutPrefix(pkg, "data.tollgate.")
+	if !ok {
+		return ""
+	}
+	first, _, _ := strings.Cut(rest, ".")
+	if first == "lib" {
+		return ""
+	}
+	return "data.tollgate." + first
+}
+
 // checkRef checks one reference of a module of package pkg.
-func checkRef(r ast.Ref, pkg string, helper bool) error {
+func checkRef(r ast.Ref, pkg string) error {
+	own := owner(pkg)
 	switch {
 	case r.HasPrefix(ast.InputRootRef):
-		if !helper {
-			return nil // a policy's own rules are cached under its own package
-		}
-		if len(r) < 2 || !sharedInput[termString(r[1])] {
+		if own == "" && (len(r) < 2 || !sharedInput[termString(r[1])]) {
 			return fmt.Errorf("helper package reads %v, not one of input.object, oldObject, request, namespace or images", r)
 		}
-	case r.HasPrefix(dataTollgate) && len(r) > 2:
-		target := "data.tollgate." + termString(r[2])
-		own := pkg == target || strings.HasPrefix(pkg, target+".")
-		if target != "data.tollgate.lib" && !own {
+	case r.HasPrefix(ast.DefaultRootRef):
+		if len(r) < 3 && !(len(r) == 2 && termString(r[1]) != "" && termString(r[1]) != "tollgate") {
+			return fmt.Errorf("reads %v whole, every policy's rules included", r)
+		}
+		target := ""
+		if termString(r[1]) == "tollgate" {
+			if termString(r[2]) == "" {
+				return fmt.Errorf("reads %v, a policy chosen at evaluation", r)
+			}
+			target = owner("data.tollgate." + termString(r[2]))
+		}
+		if target != "" && target != own {
 			return fmt.Errorf("reads another policy's rules (%v)", r)
 		}
 	}

@@ -33,6 +33,15 @@ deny contains "x" if count(input.object.spec.containers) > limit`, ""},
 deny contains m if some m in data.tollgate.q.deny`, "reads another policy's rules"},
 		"policy reads a package named like its prefix": {`package tollgate.p
 deny contains m if some m in data.tollgate.pq.deny`, "reads another policy's rules"},
+		"helper outside tollgate reads the parameters": {`package util
+x := input.parameters.limit`, "helper package reads input.parameters.limit"},
+		"helper reads every policy at once": {`package util
+x := data.tollgate`, "reads data.tollgate whole"},
+		"helper picks a policy at evaluation": {`package util
+x := data.tollgate[input.object.metadata.name].deny`, "a policy chosen at evaluation"},
+		"policy reads its own nested package": {`package tollgate.p
+import data.tollgate.p.sub
+deny contains "x" if sub.x`, ""},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
