@@ -82,7 +82,7 @@ test_registry_trouble_denies_as_unverified_by_default if {
 }
 
 test_registry_trouble_warns_with_on_error_warn if {
-	img := {"digest": "", "resolved": false, "signatures": [], "attestations": [], "signedBy": [], "error": "timeout"}
+	img := {"digest": "", "resolved": false, "signatures": [], "attestations": [], "signedBy": [], "error": "timeout", "transient": true}
 	inp := object.union(pod("registry.test/acme/app:1", {"registry.test/acme/app:1": img}), {"parameters": object.union(params, {"onError": "warn"})})
 	count(require_signature.deny) == 0 with input as inp
 	ws := require_signature.warn with input as inp
@@ -91,6 +91,19 @@ test_registry_trouble_warns_with_on_error_warn if {
 		"path": "spec.containers[0].image",
 		"code": "unverified",
 	}}
+}
+
+# A failure the Pod can cause (credentials refused: nodes may pull with
+# their own) is definitive: onError warn does not let it through.
+test_definitive_failure_denies_with_on_error_warn if {
+	img := {"digest": "", "resolved": false, "signatures": [], "attestations": [], "signedBy": [], "error": "unauthorized"}
+	inp := object.union(pod("registry.test/acme/app:1", {"registry.test/acme/app:1": img}), {"parameters": object.union(params, {"onError": "warn"})})
+	count(require_signature.warn) == 0 with input as inp
+	require_signature.deny == {{
+		"msg": `container "app" image "registry.test/acme/app:1" could not be verified: unauthorized`,
+		"path": "spec.containers[0].image",
+		"code": "unverified",
+	}} with input as inp
 }
 
 test_on_error_warn_still_denies_unsigned if {

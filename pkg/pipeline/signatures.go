@@ -40,7 +40,7 @@ func (p *Pipeline) verifyImages(ctx context.Context, st *State, pod *corev1.Pod,
 		out := map[string]provenance.Image{}
 		for _, image := range images {
 			if cfg.Selects(image) {
-				out[image] = provenance.Failed("", unavailable)
+				out[image] = provenance.Failed("", unavailable, true) // the server's trouble, not the Pod's
 			}
 		}
 		return out

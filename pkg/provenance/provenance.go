@@ -27,9 +27,16 @@ type Image struct {
 	// Platforms lists the platform manifests of an index and their
 	// signers, when platform signatures are accepted and were looked at.
 	Platforms []Platform `json:"platforms,omitempty"`
-	// Error is registry trouble (timeout, 429, 5xx, auth); the answer is
-	// unknown and must not be read as unsigned.
+	// Error says why the image could not be checked; the answer is unknown
+	// and must not be read as unsigned.
 	Error string `json:"error,omitempty"`
+	// Transient marks an Error a retry may clear with nothing changed
+	// (timeout, 429, 5xx): the policy's onError decides. Any other Error
+	// (credentials refused, not found, untrusted TLS, an unusable answer) is
+	// definitive and denies: a tenant could cause it at will, for instance
+	// by naming a private image without its pull secret that nodes can pull
+	// with their own credentials.
+	Transient bool `json:"transient,omitempty"`
 }
 
 // Signature is one signature found.
@@ -80,11 +87,12 @@ func Empty(digest string) Image {
 	return Image{Digest: digest, Signatures: []Signature{}, Attestations: []Attestation{}, SignedBy: []string{}}
 }
 
-// Failed is a result for an image that could not be checked: msg says why.
-// Policies must not read it as unsigned.
-func Failed(digest, msg string) Image {
+// Failed is a result for an image that could not be checked: msg says
+// why, transient whether a retry may clear it. Policies must not read it
+// as unsigned.
+func Failed(digest, msg string, transient bool) Image {
 	img := Empty(digest)
-	img.Error = OneLine(msg)
+	img.Error, img.Transient = OneLine(msg), transient
 	return img
 }
 

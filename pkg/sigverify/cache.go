@@ -88,7 +88,7 @@ func (c *Cache) Check(ctx context.Context, reg Registry, repo, digest string, tr
 		}
 		return r.Val.(Image)
 	case <-ctx.Done():
-		return provenance.Failed(digest, "verification did not finish in time: "+ctx.Err().Error())
+		return provenance.Failed(digest, "verification did not finish in time: "+ctx.Err().Error(), true)
 	}
 }
 

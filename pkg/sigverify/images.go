@@ -6,6 +6,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/pkg/imageref"
 	"github.com/tollgate-dev/tollgate/pkg/provenance"
+	"github.com/tollgate-dev/tollgate/pkg/registry"
 )
 
 // RegistryFor returns the registry serving a host.
@@ -73,7 +74,7 @@ func (v *Verifier) image(ctx context.Context, cfg *Config, ref imageref.Ref, tru
 	if digest == "" {
 		d, err := reg.Resolve(ctx, ref.Path, ref.Tag)
 		if err != nil {
-			return provenance.Failed("", "resolve tag "+ref.Tag+": "+err.Error())
+			return provenance.Failed("", "resolve tag "+ref.Tag+": "+err.Error(), registry.IsTransient(err))
 		}
 		digest, resolved = d, true
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/tollgate-dev/tollgate/pkg/provenance"
+	"github.com/tollgate-dev/tollgate/pkg/registry"
 )
 
 // Options change what counts as signed; they are part of the cache key.
@@ -44,8 +45,7 @@ func Check(ctx context.Context, reg Registry, repo, digest string, trusts []*Tru
 	}
 	found, err := discover(ctx, reg, repo, digest)
 	if err != nil {
-		img.Error = provenance.OneLine(err.Error())
-		return img
+		return provenance.Failed(digest, err.Error(), registry.IsTransient(err))
 	}
 	signed := map[string]bool{}
 	for _, a := range found {
@@ -62,8 +62,7 @@ func Check(ctx context.Context, reg Registry, repo, digest string, trusts []*Tru
 	}
 	if opts.AcceptPlatformSignatures && len(signed) < len(trusts) {
 		if err := checkPlatforms(ctx, reg, repo, digest, trusts, signed, &img); err != nil {
-			img.Error = provenance.OneLine(err.Error())
-			return img
+			return provenance.Failed(digest, err.Error(), registry.IsTransient(err))
 		}
 	}
 	for n := range signed {

@@ -20,13 +20,20 @@ checked(image) := img if {
 }
 
 # finding is one problem with an image entry of pod.images: its result,
-# and whether it comes from a missing or failed check (reason code
-# ".unverified") rather than a verified absence of what the rule requires.
-finding(im, msg) := {"unverified": false, "result": {"msg": msg, "path": im.path}} if checked(im.image)
+# and whether onError decides it (transient): registry trouble a retry may
+# clear (timeout, 429, 5xx), or no result because no trust selects the
+# image. A failure the Pod can cause at will (credentials refused, not
+# found, an untrusted certificate) is definitive and always denies; both
+# carry the reason code ".unverified".
+finding(im, msg) := {"transient": false, "result": {"msg": msg, "path": im.path}} if checked(im.image)
 
-finding(im, msg) := {"unverified": true, "result": {"msg": msg, "path": im.path, "code": "unverified"}} if {
+finding(im, msg) := {"transient": transient(im.image), "result": {"msg": msg, "path": im.path, "code": "unverified"}} if {
 	not checked(im.image)
 }
+
+transient(image) := object.get(input.images, [image, "transient"], false) if input.images[image]
+
+transient(image) := true if not input.images[image]
 
 # denied and warned split findings by on_error, the policy's direction for
 # images that could not be checked (registry down, throttled, too slow):
@@ -45,9 +52,9 @@ warned(findings, on_error) := {r |
 	r := object.union(f.result, {"msg": sprintf("%s; admitted unverified (onError: warn)", [f.result.msg])})
 }
 
-enforced(f, _) if not f.unverified
+enforced(f, _) if not f.transient
 
-enforced(f, "deny") if f.unverified
+enforced(f, "deny") if f.transient
 
 # on_error_schema is the parameter schema of onError, shared by the policies.
 on_error_schema := {"type": "string", "enum": ["deny", "warn"]}
