@@ -7,6 +7,7 @@ package imagepin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -36,7 +37,7 @@ func (l *Lookups) Resolve(ctx context.Context, namespace string, pod *corev1.Pod
 	keys, err := l.keychain(ctx, namespace, pod, cands)
 	if err != nil {
 		for _, c := range cands {
-			out[c.Ref.Original] = pinning.Resolution{Err: err, Transient: true}
+			out[c.Ref.Original] = pinning.Resolution{Err: err, Transient: !errors.Is(err, registry.ErrTooManyPullSecrets)}
 		}
 		return out
 	}

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -13,11 +14,21 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
+// MaxPullSecrets bounds the pull secrets read for one Pod.
+const MaxPullSecrets = 32
+
+// ErrTooManyPullSecrets is a Pod naming more than MaxPullSecrets pull
+// secrets: a definitive failure, never a transient one.
+var ErrTooManyPullSecrets = errors.New("too many pull secrets")
+
 // PullSecrets builds the keychain of one Pod: its imagePullSecrets and its
 // service account's, read one by one with GET (never list or watch) in the
 // Pod's namespace. Secrets that do not exist are skipped, as the kubelet
 // does. reader should be uncached (controller-runtime's API reader), so no
 // informer ever holds the cluster's secrets.
+//
+// At most MaxPullSecrets distinct secrets are read: each is a GET to the API
+// server on the admission path, and a Pod may name thousands.
 func PullSecrets(ctx context.Context, reader client.Reader, namespace, serviceAccount string, names []string) (Keychain, error) {
 	all := append([]string(nil), names...)
 	if serviceAccount != "" {
@@ -39,7 +50,9 @@ func PullSecrets(ctx context.Context, reader client.Reader, namespace, serviceAc
 		if n == "" || seen[n] {
 			continue
 		}
-		seen[n] = true
+		if seen[n] = true; len(seen) > MaxPullSecrets {
+			return nil, fmt.Errorf("%w: the Pod and service account %s/%s name more than %d", ErrTooManyPullSecrets, namespace, serviceAccount, MaxPullSecrets)
+		}
 		var s corev1.Secret
 		err := reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: n}, &s)
 		if apierrors.IsNotFound(err) {

@@ -3,11 +3,14 @@ package registry
 import (
 	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 )
 
@@ -66,5 +69,36 @@ func TestPullSecretOfAnotherTypeIsAnError(t *testing.T) {
 	reader := fake.NewClientBuilder().WithObjects(s).Build()
 	if _, err := PullSecrets(context.Background(), reader, "ns", "", []string{"opaque"}); err == nil {
 		t.Fatal("no error for an Opaque secret named as a pull secret")
+	}
+}
+
+// countingReader counts the GETs a keychain build makes.
+type countingReader struct {
+	client.Reader
+	gets int
+}
+
+func (r *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	r.gets++
+	return r.Reader.Get(ctx, key, obj, opts...)
+}
+
+// TestTooManyPullSecretsIsRefusedEarly: a Pod naming thousands of pull
+// secrets costs at most MaxPullSecrets+1 GETs and a definitive error.
+func TestTooManyPullSecretsIsRefusedEarly(t *testing.T) {
+	names := make([]string, 5000)
+	for i := range names {
+		names[i] = fmt.Sprintf("s%d", i)
+	}
+	reader := &countingReader{Reader: fake.NewClientBuilder().Build()}
+	_, err := PullSecrets(context.Background(), reader, "ns", "default", names)
+	if !errors.Is(err, ErrTooManyPullSecrets) || IsTransient(err) {
+		t.Fatalf("err = %v, want ErrTooManyPullSecrets, not transient", err)
+	}
+	if reader.gets > MaxPullSecrets+1 {
+		t.Errorf("%d GETs, want at most %d", reader.gets, MaxPullSecrets+1)
+	}
+	if _, err := PullSecrets(context.Background(), reader, "ns", "default", names[:MaxPullSecrets]); err != nil {
+		t.Errorf("%d secrets refused: %v", MaxPullSecrets, err)
 	}
 }
