@@ -33,7 +33,7 @@ finding(im, msg) := {"transient": transient(im.image), "result": {"msg": msg, "p
 
 transient(image) := object.get(input.images, [image, "transient"], false) if input.images[image]
 
-transient(image) := true if not input.images[image]
+transient(image) if not input.images[image]
 
 # denied and warned split findings by on_error, the policy's direction for
 # images that could not be checked (registry down, throttled, too slow):
